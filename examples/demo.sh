@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make demo`: the main job end to end on the embedded default (SQLite file nurture.db,
+# e-mails written as .eml files into ./outbox). Safe to run again: nothing is done twice.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${NURTURE:-nurture}"
+
+echo "== schema"
+"$N" init
+
+# --- routing: team and rules ---
+
+# --- intake: event lists ---
+
+# --- cadence: campaigns, purchases, one nurture cycle ---
+
+# --- mail: send what is due ---
+
+# --- scoring: rank dormant leads ---
+
+# --- coverage: nobody forgotten ---

@@ -1,0 +1,60 @@
+"""Settings read from ``NURTURE_*`` environment variables (and an optional ``.env``).
+
+One ``Settings`` object per process, obtained through :func:`get_settings`; tests
+override values with environment variables and call ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field maps to ``NURTURE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NURTURE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///nurture.db",
+        description="SQLAlchemy URL; the embedded default is a SQLite file.",
+    )
+    outbox_dir: Path = Field(
+        default=Path("outbox"),
+        description="Where e-mails are written as .eml files when no SMTP server is set.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:pass@host:587?starttls=true; unset means the file outbox.",
+    )
+    default_region: str = Field(default="RU", description="Region for phones without +code.")
+    timezone: str = Field(default="Europe/Moscow", description="Default IANA zone for leads.")
+    templates_dir: Path = Field(default=PROJECT_ROOT / "templates")
+    models_dir: Path = Field(default=PROJECT_ROOT / "models")
+    secret_key: str = Field(
+        default="change-me-in-production",
+        description="HMAC key for unsubscribe tokens.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL of the web app, used in unsubscribe links.",
+    )
+    sender_email: str = Field(default="hello@nurture.example")
+    sender_name: str = Field(default="Nurture")
+    message_id_domain: str = Field(
+        default="nurture.local",
+        description="Right-hand side of Message-IDs: <dedupe_key@domain>, stable across retries.",
+    )
+    unsubscribe_mailto: str = Field(default="unsubscribe@nurture.example")
+    batch_size: int = Field(default=5000, ge=1, description="Rows per set-based batch.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; clear the cache after changing the environment)."""
+    return Settings()

@@ -1,0 +1,59 @@
+"""Database layer: typed tables, engines and sessions, migrations.
+
+Importing this package registers every table on :data:`Base.metadata`.
+"""
+
+from nurture.db.base import Base, utcnow
+from nurture.db.cadence import (
+    Campaign,
+    CampaignStep,
+    Engagement,
+    Enrollment,
+    Purchase,
+    Task,
+    Touch,
+)
+from nurture.db.leads import (
+    Event,
+    ImportBatch,
+    Lead,
+    LeadMerge,
+    LeadSource,
+    PossibleDuplicate,
+    QuarantineRow,
+)
+from nurture.db.mail import OutboxMessage, Suppression
+from nurture.db.scoring import LeadScore
+from nurture.db.session import get_engine, init_db, make_engine, session_scope
+from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
+
+__all__ = [
+    "Absence",
+    "Assignment",
+    "Base",
+    "Campaign",
+    "CampaignStep",
+    "Engagement",
+    "Enrollment",
+    "Event",
+    "ImportBatch",
+    "Lead",
+    "LeadMerge",
+    "LeadScore",
+    "LeadSource",
+    "Manager",
+    "OutboxMessage",
+    "PossibleDuplicate",
+    "Purchase",
+    "QuarantineRow",
+    "RoutingRule",
+    "Suppression",
+    "Task",
+    "Team",
+    "Touch",
+    "get_engine",
+    "init_db",
+    "make_engine",
+    "session_scope",
+    "utcnow",
+]

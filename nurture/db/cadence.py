@@ -1,0 +1,145 @@
+"""Campaigns, enrolments, planned touches, owner tasks, purchases and engagement events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db.base import Base, utcnow
+
+
+class Campaign(Base):
+    """A nurture campaign loaded from YAML; ``definition`` keeps the validated document."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignStep(Base):
+    __tablename__ = "campaign_steps"
+    __table_args__ = (UniqueConstraint("campaign_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    delay_days: Mapped[int] = mapped_column(Integer)
+    anchor: Mapped[str] = mapped_column(String(20), default="enrolment")  # enrolment|previous
+    channel: Mapped[str] = mapped_column(String(20))  # email|call|reminder
+    template: Mapped[str | None] = mapped_column(String(300))
+    conditions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "campaign_id", "cycle"),
+        Index("ix_enrollments_status_next_due_at", "status", "next_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    cycle: Mapped[int] = mapped_column(Integer, default=1)  # re-engagement may enrol again
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|completed|stopped
+    stop_reason: Mapped[str | None] = mapped_column(String(100))
+    next_position: Mapped[int] = mapped_column(Integer, default=0)
+    next_due_at: Mapped[datetime | None]
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Touch(Base):
+    """A planned or done touch of one lead; unique per enrolment and step."""
+
+    __tablename__ = "touches"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "position"),
+        Index("ix_touches_lead_id_scheduled_at", "lead_id", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    scheduled_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="planned")  # planned|done|skipped
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Task(Base):
+    """Work for a manager: call, first contact, re-engagement; may escalate when missed."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("source_key"),
+        Index("ix_tasks_manager_id_status_due_at", "manager_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(300))  # idempotency key
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # first_contact|call|reminder|reengage
+    title: Mapped[str] = mapped_column(String(300))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    deadline: Mapped[str] = mapped_column(String(20), default="recommended")  # hard|recommended
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|done|cancelled
+    outcome: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None]
+    escalated_to: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+
+class Purchase(Base):
+    __tablename__ = "purchases"
+    __table_args__ = (UniqueConstraint("source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(300))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    purchased_at: Mapped[datetime]
+    amount: Mapped[float] = mapped_column(Float)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    product: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Engagement(Base):
+    """Opens, clicks, replies, bounces: signals for stop rules and scoring."""
+
+    __tablename__ = "engagements"
+    __table_args__ = (Index("ix_engagements_lead_id_kind", "lead_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # open|click|reply|bounce|unsubscribe
+    campaign_slug: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,61 @@
+"""The outbox (the only truth about what was sent) and the suppression list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db.base import Base, utcnow
+
+
+class OutboxMessage(Base):
+    """One e-mail to send, exactly once.
+
+    ``dedupe_key`` is unique: the cadence planner writes e.g. ``touch:<lead>:<campaign>:<step>:<n>``
+    and a re-run inserts nothing. States: queued, sending, sent, failed_temp, failed_perm,
+    unknown (cut after DATA: never blindly re-sent), suppressed, cancelled.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        UniqueConstraint("message_id"),
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(300))
+    message_id: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20), default="marketing")  # marketing|digest|system
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    campaign_slug: Mapped[str | None] = mapped_column(String(100))
+    step: Mapped[str | None] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(300))  # e.g. "exhibition/welcome"
+    to_addr: Mapped[str] = mapped_column(String(320))
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Suppression(Base):
+    """Do not e-mail this address: ``scope`` is ``*`` (global) or a campaign slug."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("email", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    scope: Mapped[str] = mapped_column(String(100), default="*")
+    reason: Mapped[str] = mapped_column(String(50))  # unsubscribe|bounce|complaint|manual
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
