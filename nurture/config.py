@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     )
     unsubscribe_mailto: str = Field(default="unsubscribe@nurture.example")
     batch_size: int = Field(default=5000, ge=1, description="Rows per set-based batch.")
+    dkim_key_file: Path | None = Field(
+        default=None, description="PEM private key; set it to DKIM-sign every e-mail."
+    )
+    dkim_selector: str = Field(default="nurture", description="DKIM selector (s=).")
+    dkim_domain: str | None = Field(default=None, description="DKIM d=; default: sender's.")
 
 
 @lru_cache(maxsize=1)
