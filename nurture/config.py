@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     )
     unsubscribe_mailto: str = Field(default="unsubscribe@nurture.example")
     batch_size: int = Field(default=5000, ge=1, description="Rows per set-based batch.")
+    first_contact_hours: float = Field(
+        default=4, gt=0, description="Routing: business hours a manager has for first contact."
+    )
+    routing_window_days: int = Field(
+        default=28, ge=1, description="Routing: rolling window of the fairness report."
+    )
     dkim_key_file: Path | None = Field(
         default=None, description="PEM private key; set it to DKIM-sign every e-mail."
     )

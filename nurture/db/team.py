@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db.base import Base, utcnow
@@ -41,10 +53,14 @@ class Manager(Base):
     work_start: Mapped[str] = mapped_column(String(5), default="09:00")
     work_end: Mapped[str] = mapped_column(String(5), default="18:00")
     active: Mapped[bool] = mapped_column(default=True)
+    # Smooth weighted round-robin credit inside the team (routing keeps it; never reset when
+    # members join or leave, so nobody is favoured by a change of the list).
+    rr_credit: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
 
 
 class Absence(Base):
     __tablename__ = "absences"
+    __table_args__ = (UniqueConstraint("manager_id", "starts_on", "ends_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     manager_id: Mapped[int] = mapped_column(ForeignKey("managers.id"), index=True)
@@ -70,6 +86,7 @@ class Assignment(Base):
     """Audit log: who got which lead, when and why (kind: initial|returning|rebalance)."""
 
     __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_manager_id_assigned_at", "manager_id", "assigned_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
@@ -79,3 +96,6 @@ class Assignment(Base):
     rule_name: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # True when the manager was chosen by the team's weighted round-robin (counts for fairness).
+    round_robin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    previous_manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))

@@ -1,0 +1,110 @@
+"""Weighted round-robin inside a team, on plain data.
+
+Each manager carries a persistent *credit*: how many leads they are owed (their deficit, in
+leads). For each lead every eligible member earns ``weight / total eligible weight``; among
+members owed at least ``c = 1 / (2 (k - 1))`` the one whose next turn falls earliest,
+``(1 - c - credit) / share``, gets the lead and pays one lead back. This is Tijdeman's
+solution of the "chairman assignment problem" (1980): with a fixed list of k members, after
+any number n of leads each member's count is within ``1 - 1/(2(k-1))`` of
+``n * weight / total`` -- always less than one lead off. Consequences:
+
+* credits are conserved (the sum earned equals the one lead paid), so nothing "resets" when
+  the list changes: a new member starts at 0 (no catch-up burst), a member who leaves simply
+  stops earning, a member back from an absence continues where they stopped (they earned
+  nothing while away, so they get no backlog either);
+* absent and departed members are never eligible; members at their weekly capacity are
+  skipped while anyone else has room, and only when *everyone* present is full is the lead
+  given anyway (``overflow``), so no lead waits while someone eligible is present;
+* ties go to the member with the lower load per weight, then to a deterministic mix of
+  member id and lead id: never to the oldest member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class Member:
+    """A manager as the round-robin sees them. ``load`` is this week's count."""
+
+    id: int
+    weight: float
+    capacity: int
+    load: int = 0
+    credit: float = 0.0
+    available: bool = True  # active (not departed) and not absent today
+    name: str = ""
+
+    @property
+    def present(self) -> bool:
+        return self.available and self.weight > 0
+
+    @property
+    def has_room(self) -> bool:
+        return self.load < self.capacity
+
+
+@dataclass(frozen=True)
+class Pick:
+    member: Member
+    overflow: bool  # everyone present was at capacity
+
+
+def _mix(member_id: int, salt: int) -> int:
+    """A deterministic, id-order-independent tie-breaker (Knuth multiplicative hash)."""
+    return ((member_id * 2654435761) ^ (salt * 40503 + 0x9E3779B9)) & 0xFFFFFFFF
+
+
+def pick(members: Sequence[Member], *, salt: int = 0, allow_overflow: bool = True) -> Pick | None:
+    """Choose one member for one lead and update credits and load in place.
+
+    ``members`` are the candidates (already filtered by team and, if wanted, by profile).
+    Returns None only when nobody is present (all absent, departed or weight 0), or when
+    everyone present is full and ``allow_overflow`` is False.
+    """
+    eligible = [m for m in members if m.present and m.has_room]
+    overflow = False
+    if not eligible:
+        if not allow_overflow:
+            return None
+        eligible = [m for m in members if m.present]
+        if not eligible:
+            return None
+        overflow = True
+    total = sum(m.weight for m in eligible)
+    k = len(eligible)
+    c = 1.0 / (2 * (k - 1)) if k > 1 else 0.0
+    for m in eligible:
+        m.credit += m.weight / total
+    owed = [m for m in eligible if m.credit >= c - 1e-9] or eligible
+    chosen = min(
+        owed,
+        key=lambda m: (
+            round((1.0 - c - m.credit) * total / m.weight, 9),
+            m.load / m.weight,
+            _mix(m.id, salt),
+        ),
+    )
+    chosen.credit -= 1.0
+    chosen.load += 1
+    return Pick(chosen, overflow)
+
+
+CREDIT_BOUND = 2.0
+
+
+def normalise(members: Iterable[Member]) -> None:
+    """Keep credits within +-2 leads (guards against drift after many list or weight
+    changes); inside the bound credits are left alone, so nobody is reset."""
+    for m in members:
+        m.credit = max(-CREDIT_BOUND, min(CREDIT_BOUND, m.credit))
+
+
+def expected_shares(weights: dict[int, float], total: int) -> dict[int, float]:
+    """How many of ``total`` leads each member should have had by weight."""
+    w = sum(v for v in weights.values() if v > 0)
+    if w <= 0:
+        return dict.fromkeys(weights, 0.0)
+    return {k: total * max(v, 0.0) / w for k, v in weights.items()}

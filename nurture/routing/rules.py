@@ -1,0 +1,137 @@
+"""Ordered routing rules on plain data: the first rule whose conditions all hold wins.
+
+Pure functions, no database: :class:`LeadFacts` is what the service reads of a lead,
+:class:`Rule` what the team file says. A condition is a list of accepted values (any of them
+matches, case- and ``ё``-insensitive, ``*`` and ``?`` work as wildcards) or, for the score,
+``score_min`` / ``score_max``. A rule with no conditions matches every lead.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Lead fields a rule may test with a list of values.
+LIST_FIELDS = ("country", "city", "language", "interest", "company", "segment", "event_kind")
+#: Numeric bounds on the lead's latest score (p_purchase, 0..1).
+SCORE_FIELDS = ("score_min", "score_max")
+CONDITION_FIELDS = LIST_FIELDS + SCORE_FIELDS
+
+
+def norm(value: str | None) -> str:
+    """Comparable form of a value: trimmed, case-folded, ``ё`` as ``е``, inner spaces single."""
+    if value is None:
+        return ""
+    return " ".join(str(value).replace("ё", "е").replace("Ё", "Е").casefold().split())
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """What routing knows of one lead."""
+
+    id: int
+    country: str | None = None
+    city: str | None = None
+    language: str | None = None
+    interest: str | None = None
+    company: str | None = None
+    segment: str | None = None
+    event_kinds: frozenset[str] = frozenset()
+    score: float | None = None
+
+    def values(self, name: str) -> list[str]:
+        """Normalised values of field ``name`` (``event_kind`` may have several)."""
+        if name == "event_kind":
+            return [norm(k) for k in self.event_kinds if k]
+        raw = getattr(self, name)
+        if name == "interest" and raw:
+            # "CRM, analytics" means two interests
+            return [norm(part) for part in str(raw).replace(";", ",").split(",") if part.strip()]
+        return [norm(raw)] if raw else []
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``conditions`` -> a team (round-robin inside it) or one manager (by e-mail)."""
+
+    name: str
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+    team: str | None = None
+    manager: str | None = None
+    position: int = 0
+
+    @property
+    def uses_event_kind(self) -> bool:
+        return bool(self.conditions.get("event_kind"))
+
+    @property
+    def uses_score(self) -> bool:
+        return any(self.conditions.get(k) is not None for k in SCORE_FIELDS)
+
+
+def _pattern_match(value: str, patterns: Iterable[str]) -> bool:
+    for p in patterns:
+        if any(ch in p for ch in "*?["):
+            if fnmatch.fnmatchcase(value, p):
+                return True
+        elif value == p:
+            return True
+    return False
+
+
+def matches(rule: Rule, lead: LeadFacts) -> bool:
+    """True when every condition of ``rule`` holds for ``lead``.
+
+    A lead without a value for a tested field does not match that condition.
+    """
+    for name, accepted in rule.conditions.items():
+        if name in SCORE_FIELDS:
+            if accepted is None:
+                continue
+            if lead.score is None:
+                return False
+            if name == "score_min" and lead.score < float(accepted):
+                return False
+            if name == "score_max" and lead.score > float(accepted):
+                return False
+            continue
+        if not accepted:
+            continue
+        patterns = [norm(a) for a in (accepted if isinstance(accepted, list) else [accepted])]
+        values = lead.values(name)
+        if not any(_pattern_match(v, patterns) for v in values):
+            return False
+    return True
+
+
+def first_match(rules: Sequence[Rule], lead: LeadFacts) -> Rule | None:
+    """The first rule (in order) that matches ``lead``, or None (the fallback team's turn)."""
+    for rule in rules:
+        if matches(rule, lead):
+            return rule
+    return None
+
+
+def compatible(profile: Mapping[str, Sequence[str] | None], lead: LeadFacts) -> bool:
+    """Does a manager's profile (languages, countries, cities, products, segments) accept
+    ``lead``? An empty list accepts anything, and so does a lead without that value."""
+    pairs = (
+        ("languages", "language"),
+        ("countries", "country"),
+        ("cities", "city"),
+        ("products", "interest"),
+        ("segments", "segment"),
+    )
+    for key, lead_field in pairs:
+        accepted = profile.get(key)
+        if not accepted:
+            continue
+        values = lead.values(lead_field)
+        if not values:
+            continue
+        patterns = [norm(a) for a in accepted]
+        if not any(_pattern_match(v, patterns) for v in values):
+            return False
+    return True
