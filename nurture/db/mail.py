@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db.base import Base, utcnow
@@ -14,9 +14,11 @@ from nurture.db.base import Base, utcnow
 class OutboxMessage(Base):
     """One e-mail to send, exactly once.
 
-    ``dedupe_key`` is unique: the cadence planner writes e.g. ``touch:<lead>:<campaign>:<step>:<n>``
-    and a re-run inserts nothing. States: queued, sending, sent, failed_temp, failed_perm,
-    unknown (cut after DATA: never blindly re-sent), suppressed, cancelled.
+    ``dedupe_key`` is unique (characters ``[A-Za-z0-9._-]``): the cadence planner writes e.g.
+    ``touch.<lead>.<campaign>.<position>.<cycle>`` and a re-run inserts nothing. ``kind``,
+    ``status`` and ``attempts`` have server defaults for plain-SQL inserts. States: queued,
+    sending, sent, failed_temp, failed_perm, unknown (cut after DATA: never blindly re-sent),
+    suppressed, cancelled (see nurture.mail.outbox).
     """
 
     __tablename__ = "outbox"
@@ -29,7 +31,9 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(300))
     message_id: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(20), default="marketing")  # marketing|digest|system
+    kind: Mapped[str] = mapped_column(  # marketing|digest|system
+        String(20), default="marketing", server_default=text("'marketing'")
+    )
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
     campaign_slug: Mapped[str | None] = mapped_column(String(100))
@@ -37,8 +41,10 @@ class OutboxMessage(Base):
     template: Mapped[str] = mapped_column(String(300))  # e.g. "exhibition/welcome"
     to_addr: Mapped[str] = mapped_column(String(320))
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(
+        String(20), default="queued", server_default=text("'queued'")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]

@@ -1,0 +1,71 @@
+"""The sender's local journal: what was handed to the SMTP server, line by line.
+
+Each sender process appends to ``<outbox_dir>/.journal/<worker>.log``:
+
+* ``D <outbox id>`` just before the message content (SMTP ``DATA``) is transmitted;
+* ``R <outbox id> <status>`` as soon as the outcome is known.
+
+Every line is one ``write`` system call on an unbuffered file, so it survives ``kill -9``
+(the kernel keeps it) even though the database row is only updated in the next batched
+commit. After a crash, :func:`nurture.mail.outbox.reconcile` reads the journal of the dead
+sender: ``R`` tells the outcome, ``D`` without ``R`` marks the only truly ambiguous messages
+(cut after DATA, before the server's answer was recorded), no ``D`` means never transmitted.
+The journal is deleted when its sender exits cleanly or after reconciliation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Journal", "JournalState", "journal_path", "read_journal"]
+
+
+def journal_path(directory: Path, worker: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in worker)
+    return directory / f"{safe}.log"
+
+
+class Journal:
+    """Append-only, one syscall per line (no user-space buffer to lose on kill -9)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def data_started(self, outbox_id: int) -> None:
+        os.write(self._fd, b"D %d\n" % outbox_id)
+
+    def result(self, outbox_id: int, status: str) -> None:
+        os.write(self._fd, b"R %d %s\n" % (outbox_id, status.encode("ascii")))
+
+    def close(self, *, delete: bool) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if delete:
+            self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class JournalState:
+    data_started: set[int] = field(default_factory=set)
+    results: dict[int, str] = field(default_factory=dict)
+
+
+def read_journal(path: Path) -> JournalState | None:
+    """What the journal says, or None when there is no journal (another host's sender)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    state = JournalState()
+    for line in raw.split(b"\n"):
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == b"D" and parts[1].isdigit():
+            state.data_started.add(int(parts[1]))
+        elif len(parts) == 3 and parts[0] == b"R" and parts[1].isdigit():
+            state.results[int(parts[1])] = parts[2].decode("ascii", "replace")
+    return state

@@ -1,0 +1,338 @@
+"""The outbox: the only truth about what was sent (never Prefect's task state).
+
+States and transitions::
+
+    queued ──claim──> sending ──> sent
+       ^                 │──────> failed_temp ──(due again)──> sending ...
+       │                 │          (4xx, connection lost before DATA: exponential backoff
+       │                 │           with jitter; after MAX_ATTEMPTS: failed_perm)
+       │                 │──────> failed_perm  (5xx: lead.email_status='undeliverable' and a
+       │                 │                      global suppression)
+       │                 │──────> unknown      (cut after DATA before the answer: counted,
+       │                 │                      reported, never re-sent blindly)
+       │                 └──────> suppressed   (unsubscribed, do-not-contact, bounced before)
+       └──reconcile (never transmitted)── sending (sender killed)
+
+Claiming is one statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``
+on PostgreSQL (two senders never get the same row) and the same single atomic UPDATE on
+SQLite (which serialises writers). Results are written in batches with
+``WHERE status='sending' AND claimed_by=<me>``, so a row taken over by reconciliation is
+never overwritten by a late sender.
+
+Reconcile policy for rows left in ``sending`` (see :mod:`nurture.mail.journal`): a sender is
+dead when it ran on this host and its pid is gone, or when its claim is older than the lease
+(another host). For a dead sender, its journal decides row by row: an outcome line restores
+that outcome (``sent`` stays sent), ``D`` without outcome becomes ``unknown`` (ambiguous:
+counted), nothing at all goes back to ``queued``. Without a journal (another host), every row
+becomes ``unknown``: we never risk a duplicate to save a message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from nurture.db.base import UTCDateTime
+from nurture.db.mail import OutboxMessage
+from nurture.mail.journal import journal_path, read_journal
+
+__all__ = [
+    "DUE",
+    "FAILED_PERM",
+    "FAILED_TEMP",
+    "MAX_ATTEMPTS",
+    "QUEUED",
+    "SENDING",
+    "SENT",
+    "SUPPRESSED",
+    "UNKNOWN",
+    "ClaimedRow",
+    "Outcome",
+    "ReconcileReport",
+    "backoff_delay",
+    "claim",
+    "reconcile",
+    "record",
+    "status_counts",
+    "worker_id",
+]
+
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+FAILED_TEMP = "failed_temp"
+FAILED_PERM = "failed_perm"
+UNKNOWN = "unknown"
+SUPPRESSED = "suppressed"
+CANCELLED = "cancelled"
+DUE = (QUEUED, FAILED_TEMP)
+FINAL = (SENT, FAILED_PERM, UNKNOWN, SUPPRESSED, CANCELLED)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=6)
+DEFAULT_LEASE = timedelta(minutes=15)
+
+_T: Table = OutboxMessage.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    dedupe_key: str
+    message_id: str
+    kind: str
+    lead_id: int | None
+    manager_id: int | None
+    campaign_slug: str | None
+    step: str | None
+    template: str
+    to_addr: str
+    context: dict[str, Any] | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row (decided by the sender, written by :func:`record`)."""
+
+    id: int
+    status: str
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    bounce_email: str | None = None  # failed_perm: suppress this address
+
+
+@dataclass
+class ReconcileReport:
+    requeued: int = 0
+    sent: int = 0
+    unknown: int = 0
+    workers: list[str] = field(default_factory=list)
+    journals: list[Path] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.requeued + self.sent + self.unknown
+
+
+def worker_id() -> str:
+    """``host:pid:random``: unique per sender run, and tells reconcile where it ran."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: 1, 2, 4... minutes (x0.5-1.5), at most 6 hours."""
+    base = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    return base * (rng or random).uniform(0.5, 1.5)
+
+
+def temporary_outcome(row_id: int, attempts: int, error: str, now: datetime) -> Outcome:
+    """failed_temp with the next attempt scheduled, or failed_perm after MAX_ATTEMPTS."""
+    if attempts >= MAX_ATTEMPTS:
+        return Outcome(row_id, FAILED_PERM, f"gave up after {attempts} attempts: {error}")
+    return Outcome(row_id, FAILED_TEMP, error, next_attempt_at=now + backoff_delay(attempts))
+
+
+_RETURNING = (
+    _T.c.id,
+    _T.c.dedupe_key,
+    _T.c.message_id,
+    _T.c.kind,
+    _T.c.lead_id,
+    _T.c.manager_id,
+    _T.c.campaign_slug,
+    _T.c.step,
+    _T.c.template,
+    _T.c.to_addr,
+    _T.c.context,
+    _T.c.attempts,
+)
+
+
+def claim(session: Session, *, worker: str, limit: int, now: datetime) -> list[ClaimedRow]:
+    """Atomically move up to ``limit`` due rows to ``sending`` for ``worker``."""
+    due = (
+        select(_T.c.id)
+        .where(_T.c.status.in_(DUE), _T.c.next_attempt_at <= now)
+        .order_by(_T.c.next_attempt_at, _T.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(_T)
+        .where(_T.c.id.in_(due.scalar_subquery()), _T.c.status.in_(DUE))
+        .values(status=SENDING, claimed_by=worker, claimed_at=now, attempts=_T.c.attempts + 1)
+        .returning(*_RETURNING)
+    )
+    rows = [ClaimedRow(**r._mapping) for r in session.execute(stmt)]
+    rows.sort(key=lambda r: r.id)
+    return rows
+
+
+_RECORD = (
+    update(_T)
+    .where(
+        _T.c.id == bindparam("b_id"),
+        _T.c.status == SENDING,
+        _T.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=func.coalesce(
+            bindparam("b_next", type_=UTCDateTime()), _T.c.next_attempt_at
+        ),
+        sent_at=func.coalesce(bindparam("b_sent", type_=UTCDateTime()), _T.c.sent_at),
+    )
+)
+
+
+def record(session: Session, *, worker: str, outcomes: Sequence[Outcome], now: datetime) -> int:
+    """Write the outcomes of ``worker``'s claimed rows (one executemany); 5xx addresses become
+    undeliverable and globally suppressed in the same transaction. Returns rows updated."""
+    if not outcomes:
+        return 0
+    params = [
+        {
+            "b_id": o.id,
+            "b_worker": worker,
+            "b_status": o.status,
+            "b_error": (o.error or None) and o.error[:2000],
+            "b_next": o.next_attempt_at,
+            "b_sent": now if o.status == SENT else None,
+        }
+        for o in outcomes
+    ]
+    result = session.connection().execute(_RECORD, params)
+    bounced = sorted({o.bounce_email.lower() for o in outcomes if o.bounce_email})
+    if bounced:
+        from nurture.mail.suppression import add_suppressions, mark_undeliverable
+
+        errors = {o.bounce_email.lower(): o.error for o in outcomes if o.bounce_email}
+        add_suppressions(
+            session,
+            [
+                {"email": e, "scope": "*", "reason": "bounce", "detail": errors.get(e)}
+                for e in bounced
+            ],
+            now=now,
+        )
+        mark_undeliverable(session, bounced)
+    return int(result.rowcount or 0)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sender_is_dead(
+    worker: str, claimed_at: datetime | None, *, now: datetime, lease: timedelta
+) -> bool:
+    """Dead = ran on this host and its pid is gone, or its claim is older than the lease."""
+    host, _, rest = worker.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host == socket.gethostname() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        return True
+    return claimed_at is None or now - claimed_at > lease
+
+
+def reconcile(
+    session: Session,
+    *,
+    journal_dir: Path,
+    now: datetime,
+    lease: timedelta = DEFAULT_LEASE,
+    only_worker: str | None = None,
+) -> ReconcileReport:
+    """Settle rows left in ``sending`` by dead senders (policy in the module docstring).
+
+    ``only_worker`` settles that worker's rows regardless of liveness (a sender cleaning up
+    after itself). The caller deletes ``report.journals`` after committing.
+    """
+    query = select(_T.c.id, _T.c.claimed_by, _T.c.claimed_at).where(_T.c.status == SENDING)
+    if only_worker is not None:
+        query = query.where(_T.c.claimed_by == only_worker)
+    by_worker: dict[str, list[tuple[int, datetime | None]]] = defaultdict(list)
+    for row_id, worker, claimed_at in session.execute(query):
+        by_worker[worker or ""].append((row_id, claimed_at))
+    report = ReconcileReport()
+    updates: list[dict[str, Any]] = []
+    for worker, items in by_worker.items():
+        newest = max((c for _, c in items if c is not None), default=None)
+        if only_worker is None and not sender_is_dead(worker, newest, now=now, lease=lease):
+            continue
+        path = journal_path(journal_dir, worker)
+        state = read_journal(path)
+        report.workers.append(worker)
+        if state is not None:
+            report.journals.append(path)
+        for row_id, _ in items:
+            status, error = _settle(row_id, worker, state)
+            if status == SENT:
+                report.sent += 1
+            elif status == UNKNOWN:
+                report.unknown += 1
+            else:
+                report.requeued += 1
+            updates.append(
+                {
+                    "b_id": row_id,
+                    "b_worker": worker,
+                    "b_status": status,
+                    "b_error": error,
+                    "b_next": now if status == QUEUED else None,
+                    "b_sent": now if status == SENT else None,
+                }
+            )
+    if updates:
+        session.connection().execute(_RECORD, updates)
+    return report
+
+
+def _settle(row_id: int, worker: str, state: Any) -> tuple[str, str | None]:
+    if state is None:
+        return UNKNOWN, f"sender {worker} stopped; no journal on this host: delivery unknown"
+    result = state.results.get(row_id)
+    if result == SENT:
+        return SENT, None
+    if result == UNKNOWN or (result is None and row_id in state.data_started):
+        return UNKNOWN, f"sender {worker} stopped after DATA, before the answer: may be delivered"
+    # never transmitted, or a definite non-delivery: due again (a 5xx answers again, properly)
+    return QUEUED, f"requeued after sender {worker} stopped"
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """How many outbox rows are in each state."""
+    rows = session.execute(select(_T.c.status, func.count()).group_by(_T.c.status))
+    return {status: int(n) for status, n in rows}
+
+
+def requeue(session: Session, *, ids: Iterable[int] | None, status: str, now: datetime) -> int:
+    """Put rows in ``status`` (e.g. unknown, after checking the mail log) back to queued."""
+    stmt = (
+        update(_T)
+        .where(_T.c.status == status)
+        .values(status=QUEUED, next_attempt_at=now, last_error=None)
+    )
+    if ids is not None:
+        stmt = stmt.where(_T.c.id.in_(list(ids)))
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,378 @@
+"""The send loop: claim a batch, render, build, send over a few connections, record.
+
+Three things run at once in one event loop: a claimer (claims the next batch in a thread
+while the current one is being sent), one worker per connection (check suppression, render,
+build the MIME bytes, sign, send), and a recorder that writes outcomes to the outbox in
+batched transactions. The journal (:mod:`nurture.mail.journal`) bridges the gap between a
+server's answer and the next commit, so a ``kill -9`` loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import TemplateError
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from nurture.config import Settings, get_settings
+from nurture.db.cadence import Campaign
+from nurture.db.leads import Lead
+from nurture.db.session import get_engine, session_scope
+from nurture.db.team import Manager
+from nurture.mail import outbox
+from nurture.mail.dkim import DkimSigner, signer_from_settings
+from nurture.mail.journal import Journal, journal_path
+from nurture.mail.message import MessageBuilder
+from nurture.mail.rendering import Renderer, TemplateMissingError
+from nurture.mail.suppression import LeadFlags, block_reason, scopes_for
+from nurture.mail.tokens import make_token
+from nurture.mail.transport import Connection, Transport, make_transport
+
+__all__ = ["Job", "SendSummary", "Sender", "lead_context", "send_due"]
+
+LEAD_FIELDS = (
+    "id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "middle_name",
+    "company",
+    "title",
+    "city",
+    "country",
+    "language",
+    "timezone",
+    "interest",
+    "segment",
+    "owner_id",
+    "extra",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lead_context(lead: Lead) -> dict[str, Any]:
+    """The ``lead`` variable of a template: plain data, plus ``full_name``."""
+    data = {name: getattr(lead, name) for name in LEAD_FIELDS}
+    data["full_name"] = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+    return data
+
+
+@dataclass
+class Job:
+    row: outbox.ClaimedRow
+    lead: dict[str, Any] | None
+    flags: LeadFlags | None
+    manager: dict[str, Any] | None
+    campaign: dict[str, Any]
+    scopes: dict[str, str]
+
+
+@dataclass
+class SendSummary:
+    claimed: int = 0
+    sent: int = 0
+    failed_temp: int = 0
+    failed_perm: int = 0
+    unknown: int = 0
+    suppressed: int = 0
+    template_errors: int = 0
+    reconciled_requeued: int = 0
+    reconciled_sent: int = 0
+    reconciled_unknown: int = 0
+    unknown_total: int = 0
+    seconds: float = 0.0
+    transport: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Sender:
+    """Sends what is due from the outbox; one instance per run."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine | None = None,
+        settings: Settings | None = None,
+        transport: Transport | None = None,
+        renderer: Renderer | None = None,
+        signer: DkimSigner | None = None,
+        batch_size: int | None = None,
+        worker: str | None = None,
+        now: Callable[[], datetime] = _now,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.engine = engine or get_engine()
+        self.transport = transport or make_transport(
+            self.settings.smtp_url, Path(self.settings.outbox_dir)
+        )
+        self.renderer = renderer or Renderer(self.settings.templates_dir)
+        self.signer = signer if signer is not None else signer_from_settings(self.settings)
+        self.builder = MessageBuilder(
+            sender_email=self.settings.sender_email, sender_name=self.settings.sender_name
+        )
+        self.batch_size = batch_size or min(self.settings.batch_size, 500)
+        self.worker = worker or outbox.worker_id()
+        self.now = now
+        self.journal_dir = Path(self.settings.outbox_dir) / ".journal"
+        self._campaigns: dict[str, dict[str, Any]] = {}
+        self._public_url = self.settings.public_url.rstrip("/")
+
+    # -- database edges (run in a thread) ------------------------------------------------
+
+    def _reconcile(self, only_worker: str | None = None) -> outbox.ReconcileReport:
+        with session_scope(self.engine) as session:
+            report = outbox.reconcile(
+                session, journal_dir=self.journal_dir, now=self.now(), only_worker=only_worker
+            )
+        for path in report.journals:
+            if only_worker is None:
+                path.unlink(missing_ok=True)
+        return report
+
+    def _claim(self, limit: int) -> list[Job]:
+        with session_scope(self.engine) as session:
+            rows = outbox.claim(session, worker=self.worker, limit=limit, now=self.now())
+            if not rows:
+                return []
+            return self._jobs(session, rows)
+
+    def _jobs(self, session: Session, rows: Sequence[outbox.ClaimedRow]) -> list[Job]:
+        lead_ids = {r.lead_id for r in rows if r.lead_id is not None}
+        leads: dict[int, Lead] = {}
+        for i in range(0, len(lead_ids), 1000):
+            chunk = sorted(lead_ids)[i : i + 1000]
+            leads.update(
+                (ld.id, ld) for ld in session.scalars(select(Lead).where(Lead.id.in_(chunk)))
+            )
+        manager_ids = {r.manager_id for r in rows if r.manager_id is not None}
+        manager_ids |= {ld.owner_id for ld in leads.values() if ld.owner_id is not None}
+        managers = (
+            {
+                m.id: {"id": m.id, "name": m.name, "email": m.email}
+                for m in session.scalars(select(Manager).where(Manager.id.in_(manager_ids)))
+            }
+            if manager_ids
+            else {}
+        )
+        slugs = {r.campaign_slug for r in rows if r.campaign_slug} - set(self._campaigns)
+        if slugs:
+            for slug, name in session.execute(
+                select(Campaign.slug, Campaign.name).where(Campaign.slug.in_(slugs))
+            ):
+                self._campaigns[slug] = {"slug": slug, "name": name}
+        scopes = scopes_for(session, (r.to_addr for r in rows))
+        jobs = []
+        for r in rows:
+            lead = leads.get(r.lead_id) if r.lead_id is not None else None
+            manager_id = r.manager_id or (lead.owner_id if lead is not None else None)
+            slug = r.campaign_slug or ""
+            jobs.append(
+                Job(
+                    row=r,
+                    lead=lead_context(lead) if lead is not None else None,
+                    flags=LeadFlags(
+                        do_not_contact=bool(lead.do_not_contact),
+                        unsubscribed=lead.unsubscribed_at is not None,
+                        undeliverable=lead.email_status == "undeliverable",
+                    )
+                    if lead is not None
+                    else None,
+                    manager=managers.get(manager_id) if manager_id is not None else None,
+                    campaign=self._campaigns.get(slug, {"slug": slug, "name": slug}),
+                    scopes=scopes.get(r.to_addr.strip().lower(), {}),
+                )
+            )
+        return jobs
+
+    def _record(self, outcomes: list[outbox.Outcome]) -> None:
+        with session_scope(self.engine) as session:
+            outbox.record(session, worker=self.worker, outcomes=outcomes, now=self.now())
+
+    def _unknown_total(self) -> int:
+        with session_scope(self.engine) as session:
+            return outbox.status_counts(session).get(outbox.UNKNOWN, 0)
+
+    # -- pure-ish message preparation ------------------------------------------------------
+
+    def unsubscribe_links(self, job: Job) -> tuple[str, list[str]]:
+        token = make_token(
+            job.row.to_addr,
+            secret=self.settings.secret_key,
+            lead_id=job.row.lead_id,
+            campaign=job.row.campaign_slug,
+        )
+        url = f"{self._public_url}/unsubscribe/{token}"
+        mailto = (
+            f"mailto:{self.settings.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"
+        )
+        return url, [mailto, url]
+
+    def build(self, job: Job) -> bytes:
+        """Render and build the bytes of one job (raises on template problems)."""
+        row = job.row
+        marketing = row.kind == "marketing"
+        url, uris = self.unsubscribe_links(job) if marketing else (None, [])
+        language = job.lead.get("language") if job.lead else None
+        context: dict[str, Any] = {
+            "lead": job.lead,
+            "manager": job.manager,
+            "campaign": job.campaign,
+            "unsubscribe_url": url,
+            "language": language or "en",
+        }
+        if row.context:
+            context.update(row.context)
+        rendered = self.renderer.render(row.template, language, context)
+        data = self.builder.build(
+            to_addr=row.to_addr,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            message_id=row.message_id,
+            date=self.now(),
+            list_unsubscribe=uris,
+        )
+        return self.signer.sign(data) if self.signer is not None else data
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def run(self, limit: int | None = None) -> SendSummary:
+        """Send up to ``limit`` due messages (all due when None) and return the counts."""
+        started = time.perf_counter()
+        summary = SendSummary(transport=self.transport.description)
+        report = await asyncio.to_thread(self._reconcile)
+        summary.reconciled_requeued = report.requeued
+        summary.reconciled_sent = report.sent
+        summary.reconciled_unknown = report.unknown
+        journal = Journal(journal_path(self.journal_dir, self.worker))
+        queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.batch_size)
+        results: list[outbox.Outcome] = []
+        workers_done = asyncio.Event()
+        clean = False
+
+        async def claimer() -> None:
+            remaining = limit
+            try:
+                while remaining is None or remaining > 0:
+                    n = self.batch_size if remaining is None else min(self.batch_size, remaining)
+                    jobs = await asyncio.to_thread(self._claim, n)
+                    if not jobs:
+                        break
+                    summary.claimed += len(jobs)
+                    if remaining is not None:
+                        remaining -= len(jobs)
+                    for job in jobs:
+                        await queue.put(job)
+            finally:
+                for _ in self.transport.connections:
+                    await queue.put(None)
+
+        async def worker(conn: Connection) -> None:
+            while True:
+                job = await queue.get()
+                if job is None:
+                    return
+                outcome = await self._one(job, conn, journal, summary)
+                results.append(outcome)
+
+        async def recorder() -> None:
+            while not workers_done.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(workers_done.wait(), timeout=0.25)
+                if results:
+                    batch = results[:]
+                    del results[: len(batch)]
+                    await asyncio.to_thread(self._record, batch)
+
+        rec = asyncio.create_task(recorder())
+        try:
+            await asyncio.gather(claimer(), *(worker(c) for c in self.transport.connections))
+            clean = True
+        finally:
+            workers_done.set()
+            await rec
+            await self.transport.close()
+            if results:
+                await asyncio.to_thread(self._record, results[:])
+            leftover = await asyncio.to_thread(self._reconcile, self.worker)
+            summary.reconciled_requeued += leftover.requeued
+            summary.reconciled_unknown += leftover.unknown
+            journal.close(delete=True)
+        if clean:
+            summary.unknown_total = await asyncio.to_thread(self._unknown_total)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
+
+    async def _one(
+        self, job: Job, conn: Connection, journal: Journal, summary: SendSummary
+    ) -> outbox.Outcome:
+        row = job.row
+        now = self.now()
+        reason = block_reason(
+            kind=row.kind, campaign=row.campaign_slug, scopes=job.scopes, lead=job.flags
+        )
+        if reason is not None:
+            summary.suppressed += 1
+            return outbox.Outcome(row.id, outbox.SUPPRESSED, reason)
+        try:
+            data = self.build(job)
+        except (TemplateError, TemplateMissingError, ValueError, UnicodeError) as exc:
+            summary.template_errors += 1
+            message = f"{row.template}: {type(exc).__name__}: {exc}"
+            if len(summary.errors) < 20:
+                summary.errors.append(f"outbox {row.id}: {message}")
+            if isinstance(exc, ValueError) and "cannot send to" in str(exc):
+                summary.failed_perm += 1
+                return outbox.Outcome(row.id, outbox.FAILED_PERM, str(exc))
+            out = outbox.temporary_outcome(row.id, row.attempts, message, now)
+            summary.failed_temp += out.status == outbox.FAILED_TEMP
+            summary.failed_perm += out.status == outbox.FAILED_PERM
+            return out
+        await self.transport.throttle(row.to_addr)
+        attempt = await conn.send(
+            key=row.dedupe_key,
+            mail_from=self.settings.sender_email,
+            rcpt=row.to_addr,
+            data=data,
+            on_data=lambda: journal.data_started(row.id),
+        )
+        journal.result(row.id, attempt.status)
+        if attempt.status == outbox.SENT:
+            summary.sent += 1
+            return outbox.Outcome(row.id, outbox.SENT)
+        if attempt.status == outbox.UNKNOWN:
+            summary.unknown += 1
+            return outbox.Outcome(row.id, outbox.UNKNOWN, attempt.detail)
+        if attempt.status == outbox.FAILED_PERM:
+            summary.failed_perm += 1
+            return outbox.Outcome(
+                row.id,
+                outbox.FAILED_PERM,
+                attempt.detail,
+                bounce_email=row.to_addr if attempt.recipient_refused else None,
+            )
+        out = outbox.temporary_outcome(row.id, row.attempts, attempt.detail or "temporary", now)
+        summary.failed_temp += out.status == outbox.FAILED_TEMP
+        summary.failed_perm += out.status == outbox.FAILED_PERM
+        return out
+
+
+def send_due(limit: int | None = None, **kwargs: Any) -> SendSummary:
+    """Synchronous entry point (CLI, flows): send what is due and return the summary."""
+    return asyncio.run(Sender(**kwargs).run(limit))

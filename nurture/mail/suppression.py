@@ -1,0 +1,181 @@
+"""The suppression list (global ``*`` or per campaign) and the per-message send decision.
+
+Checked at claim time, for every message, seconds before it goes out: an unsubscribe takes
+effect before the next send, never days later.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from nurture.db.leads import Lead
+from nurture.db.mail import Suppression
+from nurture.errors import InputError
+
+__all__ = [
+    "GLOBAL",
+    "LeadFlags",
+    "add_suppressions",
+    "block_reason",
+    "mark_undeliverable",
+    "read_suppression_file",
+    "scopes_for",
+]
+
+GLOBAL = "*"
+REASONS = ("unsubscribe", "bounce", "complaint", "manual")
+
+
+@dataclass(frozen=True)
+class LeadFlags:
+    do_not_contact: bool = False
+    unsubscribed: bool = False
+    undeliverable: bool = False
+
+
+def block_reason(
+    *,
+    kind: str,
+    campaign: str | None,
+    scopes: dict[str, str],
+    lead: LeadFlags | None,
+) -> str | None:
+    """Why this message must not go out, or None. Plain data in, plain data out.
+
+    ``scopes`` maps suppression scope -> reason for the recipient address. Marketing mail
+    respects every suppression and the lead's flags; digests and system mail (to managers)
+    stop only for addresses that bounce or complained.
+    """
+    if kind == "marketing":
+        if GLOBAL in scopes:
+            return f"suppressed ({scopes[GLOBAL]})"
+        if campaign and campaign in scopes:
+            return f"suppressed for campaign {campaign} ({scopes[campaign]})"
+        if lead is not None:
+            if lead.unsubscribed:
+                return "lead unsubscribed"
+            if lead.do_not_contact:
+                return "lead is do-not-contact"
+            if lead.undeliverable:
+                return "lead e-mail is undeliverable"
+        return None
+    if scopes.get(GLOBAL) in ("bounce", "complaint"):
+        return f"suppressed ({scopes[GLOBAL]})"
+    return None
+
+
+def scopes_for(session: Session, emails: Iterable[str]) -> dict[str, dict[str, str]]:
+    """email (lower case) -> {scope: reason} for the given addresses, one query."""
+    wanted = sorted({e.strip().lower() for e in emails})
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for i in range(0, len(wanted), 1000):
+        chunk = wanted[i : i + 1000]
+        rows = session.execute(
+            select(Suppression.email, Suppression.scope, Suppression.reason).where(
+                Suppression.email.in_(chunk)
+            )
+        )
+        for email, scope, reason in rows:
+            out[email][scope] = reason
+    return out
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Suppression)
+
+
+def add_suppressions(session: Session, rows: Sequence[dict[str, Any]], *, now: datetime) -> int:
+    """Insert suppressions (email, scope, reason, detail); existing ones are kept as they are.
+
+    Returns how many were new.
+    """
+    clean = []
+    seen: set[tuple[str, str]] = set()
+    for r in rows:
+        email = str(r["email"]).strip().lower()
+        scope = str(r.get("scope") or GLOBAL)
+        if (email, scope) in seen:
+            continue
+        seen.add((email, scope))
+        clean.append(
+            {
+                "email": email,
+                "scope": scope,
+                "reason": str(r.get("reason") or "manual"),
+                "detail": r.get("detail"),
+                "created_at": now,
+            }
+        )
+    if not clean:
+        return 0
+    before = session.scalar(select(func.count()).select_from(Suppression)) or 0
+    stmt = _insert(session).on_conflict_do_nothing(index_elements=["email", "scope"])
+    for i in range(0, len(clean), 1000):
+        session.execute(stmt, clean[i : i + 1000])
+    after = session.scalar(select(func.count()).select_from(Suppression)) or 0
+    return int(after - before)
+
+
+def mark_undeliverable(session: Session, emails: Sequence[str]) -> int:
+    """``lead.email_status = 'undeliverable'`` for leads with these addresses."""
+    lowered = sorted({e.strip().lower() for e in emails})
+    if not lowered:
+        return 0
+    result = session.execute(
+        update(Lead)
+        .where(func.lower(Lead.email).in_(lowered), Lead.email_status != "undeliverable")
+        .values(email_status="undeliverable")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def read_suppression_file(path: Path) -> list[dict[str, Any]]:
+    """Rows of a CSV (``email[,campaign][,reason]``, header optional) or one address a line.
+
+    A line without an ``@`` raises :class:`InputError` naming the file and row.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from exc
+    reader = csv.reader(text.splitlines())
+    rows: list[dict[str, Any]] = []
+    header: list[str] | None = None
+    for number, record in enumerate(reader, start=1):
+        cells = [c.strip() for c in record]
+        if not cells or not any(cells):
+            continue
+        if number == 1 and "@" not in cells[0]:
+            header = [c.lower() for c in cells]
+            if "email" not in header:
+                raise InputError("no 'email' column in the header", file=str(path), row=1)
+            continue
+        values = dict(zip(header, cells, strict=False)) if header else {}
+        email = values.get("email", cells[0]) if header else cells[0]
+        if "@" not in email:
+            raise InputError(
+                f"{email!r} is not an e-mail address", file=str(path), row=number, field="email"
+            )
+        campaign = values.get("campaign") if header else (cells[1] if len(cells) > 1 else None)
+        reason = values.get("reason") if header else (cells[2] if len(cells) > 2 else None)
+        rows.append(
+            {
+                "email": email,
+                "scope": campaign or GLOBAL,
+                "reason": reason if reason in REASONS else "manual",
+                "detail": f"imported from {path.name}",
+            }
+        )
+    return rows

@@ -1,0 +1,59 @@
+"""The Jinja environments of Nurture (one per templates directory, built once).
+
+* :func:`get_environment` is THE environment for templates the project ships (web pages,
+  documents, the e-mail base layouts): a :class:`~jinja2.FileSystemLoader` on
+  ``settings.templates_dir``, :class:`~jinja2.StrictUndefined` (a missing variable fails
+  loudly instead of printing nothing) and autoescape chosen by file extension.
+* :func:`get_sandboxed_environment` has the same loader and rules but runs templates in a
+  :class:`~jinja2.sandbox.SandboxedEnvironment`: campaign e-mails under ``templates/email``
+  are written by marketers, so they cannot reach Python internals.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+from nurture.config import get_settings
+
+__all__ = ["get_environment", "get_sandboxed_environment"]
+
+_AUTOESCAPE = select_autoescape(
+    enabled_extensions=("html", "htm", "xml"), default_for_string=True, default=False
+)
+
+
+def _finalize(value: Any) -> Any:
+    """``None`` prints as nothing (a lead without a company), not as the word "None"."""
+    return "" if value is None else value
+
+
+@lru_cache(maxsize=8)
+def _environment(templates_dir: Path, sandboxed: bool) -> Environment:
+    cls = SandboxedEnvironment if sandboxed else Environment
+    env = cls(
+        loader=FileSystemLoader(str(templates_dir)),
+        undefined=StrictUndefined,
+        autoescape=_AUTOESCAPE,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=2000,
+        finalize=_finalize,
+    )
+    return env
+
+
+def get_environment(templates_dir: Path | None = None) -> Environment:
+    """The project's Jinja environment for ``templates_dir`` (default: the setting)."""
+    return _environment(Path(templates_dir or get_settings().templates_dir).resolve(), False)
+
+
+def get_sandboxed_environment(templates_dir: Path | None = None) -> Environment:
+    """The same environment, sandboxed: for templates that marketers author."""
+    return _environment(Path(templates_dir or get_settings().templates_dir).resolve(), True)
