@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +56,12 @@ class ImportBatch(Base):
     mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # Highest input row number fully accounted for (committed with its chunk): a resumed
+    # import skips everything up to here, blank rows included.
+    last_row: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+ACTIVE = text("merged_into_id IS NULL")
 
 
 class Lead(Base):
@@ -65,6 +72,21 @@ class Lead(Base):
         Index("ix_leads_email", "email"),
         Index("ix_leads_phone", "phone"),
         Index("ix_leads_owner_status", "owner_id", "status"),
+        # One live lead per e-mail and per phone, even with two importers at once.
+        Index(
+            "uq_leads_email_active",
+            "email",
+            unique=True,
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
+        Index(
+            "uq_leads_phone_active",
+            "phone",
+            unique=True,
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +112,8 @@ class Lead(Base):
     unsubscribed_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Blocking key for fuzzy duplicate search: casefolded surname | first initial.
+    name_key: Mapped[str | None] = mapped_column(String(120), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_touch_at: Mapped[datetime | None]
@@ -109,6 +133,9 @@ class LeadSource(Base):
     row_number: Mapped[int] = mapped_column(Integer)
     file_name: Mapped[str] = mapped_column(String(500))
     outcome: Mapped[str] = mapped_column(String(20))  # created | merged
+    met_on: Mapped[date | None] = mapped_column(Date)  # row's own date, else the event's
+    # Fields this row filled on an existing lead (so the link can be split off again).
+    filled: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     warnings: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,227 @@
-"""CLI commands of this capability, registered on the root ``nurture`` app."""
+"""CLI of intake: ``nurture import``, ``nurture quarantine ...``, ``nurture leads ...``."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import typer
+
+from nurture.cli_support import JsonOption, cli_session, print_json
+from nurture.errors import InputError
+
+KIND_HELP = "Kind of event: exhibition, seminar, webinar, mailing or webform."
+
+
+def _parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--date {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def import_command(
+    path: Path = typer.Argument(..., help="CSV, XLSX or JSON Lines file with the event's leads."),
+    event: str = typer.Option(..., "--event", help="Event name, e.g. 'Expo 2026'."),
+    kind: str = typer.Option("exhibition", "--kind", help=KIND_HELP),
+    on: str | None = typer.Option(None, "--date", help="Event date, YYYY-MM-DD."),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", help="YAML file naming columns (see docs/intake.md)."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Import an event's lead list: clean, deduplicate, and account for every row."""
+    from nurture.intake.headers import load_mapping
+    from nurture.intake.pipeline import import_file
+
+    event_date = _parse_date(on)
+    column_mapping = load_mapping(mapping) if mapping else None
+    if not path.is_file():
+        raise InputError("no such file", file=str(path))
+
+    progress_cb = None
+    bar = None
+    if not json_out and path.stat().st_size > 2_000_000:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True, console=_stderr_console())
+        bar.start()
+        task = bar.add_task(f"importing {path.name}", total=None)
+
+        def progress_cb(n: int) -> None:
+            bar.advance(task, n)
+
+    try:
+        summary = import_file(
+            path,
+            event=event,
+            kind=kind,
+            event_date=event_date,
+            mapping=column_mapping,
+            progress=progress_cb,
+        )
+    finally:
+        if bar is not None:
+            bar.stop()
+    # Routing hook (wired by the lead): route_unassigned(session, now=...) after import.
+    if json_out:
+        data = summary.as_json()
+        print_json(data)
+        return
+    s = summary
+    if s.already_imported:
+        typer.echo(
+            f"{s.file}: already imported for this event (batch {s.batch_id}); nothing new. "
+            f"It had {s.rows} rows: {s.created} created, {s.merged} merged, "
+            f"{s.quarantined} quarantined."
+        )
+        return
+    typer.echo(
+        f"{s.file}: {s.rows} rows ({s.blank} blank skipped) -> {s.created} new leads, "
+        f"{s.merged} merged into known leads, {s.quarantined} quarantined, "
+        f"{s.possible_duplicates} possible duplicates to review (batch {s.batch_id})."
+    )
+    if s.warnings:
+        typer.echo(f"  {s.warnings} rows kept with warnings (a bad optional field).")
+    if s.quarantined:
+        typer.echo("  see `nurture quarantine list` for the reasons.")
+
+
+def _stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands and sub-groups to ``app``."""
+    app.command("import")(import_command)
+
+    quarantine = typer.Typer(help="Rows that could not become leads, with the reasons.")
+    app.add_typer(quarantine, name="quarantine")
+
+    @quarantine.command("list")
+    def quarantine_list(json_out: bool = JsonOption) -> None:
+        """List quarantined rows with their reasons."""
+        from nurture.intake.export import quarantine_rows
+
+        with cli_session() as session:
+            rows = quarantine_rows(session)
+        if json_out:
+            print_json({"rows": rows, "count": len(rows)})
+            return
+        if not rows:
+            typer.echo("quarantine is empty")
+        for r in rows:
+            typer.echo(f"{r['file']} row {r['row']} ({r['event']}): {'; '.join(r['reasons'])}")
+
+    @quarantine.command("export")
+    def quarantine_export(
+        out: Path = typer.Option(..., "--out", help="CSV file to write (UTF-8 with BOM)."),
+    ) -> None:
+        """Export quarantined rows with their reasons, ready to fix and import again."""
+        from nurture.intake.export import export_quarantine
+
+        with cli_session() as session:
+            n = export_quarantine(session, out=out)
+        typer.echo(f"{n} quarantined rows written to {out}")
+
+    leads = typer.Typer(help="Leads: export, duplicates, merge and unmerge.")
+    app.add_typer(leads, name="leads")
+
+    @leads.command("export")
+    def leads_export(
+        out: Path = typer.Option(..., "--out", help="CSV file to write (UTF-8 with BOM)."),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Export every live lead with its sources and owner (safe to open in Excel)."""
+        from nurture.intake.export import export_leads
+
+        with cli_session() as session:
+            n = export_leads(session, out=out)
+        if json_out:
+            print_json({"leads": n, "out": str(out)})
+        else:
+            typer.echo(f"{n} leads written to {out}")
+
+    @leads.command("duplicates")
+    def leads_duplicates(json_out: bool = JsonOption) -> None:
+        """List possible duplicates (similar name and company, different contacts)."""
+        from nurture.intake.merges import list_duplicates
+
+        with cli_session() as session:
+            dups = list_duplicates(session)
+        if json_out:
+            print_json({"duplicates": dups, "count": len(dups)})
+            return
+        if not dups:
+            typer.echo("no possible duplicates to review")
+        for d in dups:
+            a, b = d["lead"], d["candidate"]
+            typer.echo(
+                f"#{d['id']} {d['similarity']:.2f}: lead {a['id']} {_who(a)} ~ "
+                f"lead {b['id']} {_who(b)} ({d['reason']})"
+            )
+
+    @leads.command("merge")
+    def leads_merge(
+        survivor: int = typer.Argument(..., help="Lead that stays."),
+        merged: int = typer.Argument(..., help="Lead merged into it."),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Merge lead MERGED into lead SURVIVOR (logged; undo with `leads unmerge`)."""
+        from nurture.intake.merges import merge_leads
+
+        with cli_session() as session:
+            entry = merge_leads(
+                session, survivor_id=survivor, merged_id=merged, reason="manual merge (CLI)"
+            )
+            merge_id = entry.id
+        if json_out:
+            print_json({"merge_id": merge_id, "survivor_id": survivor, "merged_id": merged})
+        else:
+            typer.echo(f"lead {merged} merged into lead {survivor} (merge {merge_id})")
+
+    @leads.command("unmerge")
+    def leads_unmerge(
+        merge_or_lead: int = typer.Argument(
+            ..., metavar="MERGE_ID_OR_LEAD_ID", help="A merge id, or the merged-away lead's id."
+        ),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Undo a merge: both leads come back with their own sources."""
+        from nurture.intake.merges import unmerge
+
+        with cli_session() as session:
+            entry = unmerge(session, merge_or_lead_id=merge_or_lead)
+            result = {
+                "merge_id": entry.id,
+                "survivor_id": entry.survivor_id,
+                "restored_id": entry.merged_id,
+            }
+        if json_out:
+            print_json(result)
+        else:
+            typer.echo(
+                f"merge {result['merge_id']} undone: lead {result['restored_id']} is separate "
+                f"from lead {result['survivor_id']} again"
+            )
+
+    @leads.command("dismiss")
+    def leads_dismiss(
+        duplicate_id: int = typer.Argument(..., help="Id from `leads duplicates`."),
+    ) -> None:
+        """Mark a possible duplicate as two different people."""
+        from nurture.intake.merges import dismiss_duplicate
+
+        with cli_session() as session:
+            dismiss_duplicate(session, duplicate_id=duplicate_id)
+        typer.echo(f"possible duplicate {duplicate_id} dismissed")
+
+
+def _who(d: dict[str, object]) -> str:
+    name = " ".join(str(d[k]) for k in ("first_name", "last_name") if d.get(k))
+    contact = d.get("email") or d.get("phone") or ""
+    return f"{name} <{contact}>, {d.get('company') or '-'}"

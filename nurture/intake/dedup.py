@@ -1,0 +1,187 @@
+"""Who is the same person: pure decisions on plain data, no database.
+
+* Same normalised e-mail, or same E.164 phone: the same person. The row is linked to the
+  lead already known (or created earlier in the same file) and fills its empty fields.
+* A row whose e-mail points to one lead and whose phone points to another does not merge
+  the two records: that is flagged as a possible duplicate for a human (two existing
+  records may carry owners and history).
+* Similar name and company with different contacts: a possible duplicate, never merged
+  automatically. Candidates are found by a blocking key (surname + first initial), then
+  scored with rapidfuzz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from nurture.intake.normalize import NormalizedRow, company_key
+
+FILLABLE = (
+    "first_name",
+    "last_name",
+    "middle_name",
+    "company",
+    "title",
+    "city",
+    "country",
+    "language",
+    "timezone",
+    "interest",
+    "name_key",
+)
+NAME_THRESHOLD = 88.0
+COMPANY_THRESHOLD = 80.0
+
+
+CONTACTS = ("email", "phone")
+
+
+@dataclass
+class KnownLead:
+    """A lead already in the database: its id and current contact + fillable fields."""
+
+    id: int
+    fields: dict[str, Any]
+
+
+@dataclass
+class Link:
+    """One accepted row and the lead it belongs to: ``("lead", id)`` or ``("new", index)``."""
+
+    row: NormalizedRow
+    target: tuple[str, int]
+    outcome: str  # created | merged
+    filled: dict[str, Any] = field(default_factory=dict)  # fields this row gave the lead
+
+
+@dataclass
+class ChunkPlan:
+    new_leads: list[dict[str, Any]] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    fills: dict[int, dict[str, Any]] = field(default_factory=dict)  # existing id -> fields
+    # (row's e-mail lead, row's phone lead, reason): two records, one person? for review
+    conflicts: list[tuple[tuple[str, int], tuple[str, int], str]] = field(default_factory=list)
+
+
+def plan_chunk(rows: Iterable[NormalizedRow], known: Iterable[KnownLead]) -> ChunkPlan:
+    """Decide, for each valid row in file order, which lead it becomes or joins.
+
+    ``known`` must hold every live lead sharing an e-mail or phone with these rows.
+    """
+    plan = ChunkPlan()
+    by_email: dict[str, tuple[str, int]] = {}
+    by_phone: dict[str, tuple[str, int]] = {}
+    current: dict[tuple[str, int], dict[str, Any]] = {}
+    for k in known:
+        ref = ("lead", k.id)
+        current[ref] = dict(k.fields)
+        if k.fields.get("email"):
+            by_email.setdefault(k.fields["email"], ref)
+        if k.fields.get("phone"):
+            by_phone.setdefault(k.fields["phone"], ref)
+
+    for row in rows:
+        if not row.ok:
+            continue
+        f = row.fields
+        email, phone = f.get("email"), f.get("phone")
+        e_ref = by_email.get(email) if email else None
+        p_ref = by_phone.get(phone) if phone else None
+        target = e_ref or p_ref
+        if target is None:
+            ref = ("new", len(plan.new_leads))
+            lead = dict(f)
+            plan.new_leads.append(lead)
+            current[ref] = lead
+            if email:
+                by_email[email] = ref
+            if phone:
+                by_phone[phone] = ref
+            plan.links.append(Link(row, ref, "created"))
+            continue
+        link = Link(row, target, "merged")
+        plan.links.append(link)
+        if e_ref and p_ref and e_ref != p_ref:
+            plan.conflicts.append((e_ref, p_ref, f"e-mail of one lead, phone {phone} of another"))
+        # Fill what the lead lacks; a contact only when no other lead holds it.
+        have = current[target]
+        if email and not have.get("email") and email not in by_email:
+            link.filled["email"] = have["email"] = email
+            by_email[email] = target
+        if phone and not have.get("phone") and phone not in by_phone:
+            link.filled["phone"] = have["phone"] = phone
+            by_phone[phone] = target
+        for key in FILLABLE:
+            if f.get(key) is not None and have.get(key) is None:
+                link.filled[key] = have[key] = f[key]
+        if target[0] == "lead" and link.filled:
+            plan.fills.setdefault(target[1], {}).update(link.filled)
+    return plan
+
+
+@dataclass
+class Person:
+    """A lead as seen by the fuzzy matcher."""
+
+    id: int
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    name_key: str | None
+    email: str | None = None
+    phone: str | None = None
+
+
+def similarity(a: Person, b: Person) -> tuple[float, str] | None:
+    """Score two people with different contacts; ``None`` when not alike enough."""
+    if (a.email and a.email == b.email) or (a.phone and a.phone == b.phone):
+        return None
+    ca, cb = company_key(a.company), company_key(b.company)
+    if not ca or not cb:
+        return None
+    na = f"{a.first_name or ''} {a.last_name or ''}".casefold().replace("ё", "е")
+    nb = f"{b.first_name or ''} {b.last_name or ''}".casefold().replace("ё", "е")
+    name_score = fuzz.token_sort_ratio(na, nb)
+    if name_score < NAME_THRESHOLD:
+        return None
+    company_score = fuzz.token_set_ratio(ca, cb)
+    if company_score < COMPANY_THRESHOLD:
+        return None
+    score = round((name_score + company_score) / 200, 3)
+    return score, (
+        f"similar name ({name_score:.0f}%) and company ({company_score:.0f}%), "
+        "different e-mail/phone"
+    )
+
+
+def possible_duplicates(new: list[Person], pool: list[Person]) -> list[tuple[int, int, float, str]]:
+    """``(lead_id, candidate_id, similarity, reason)`` for each new lead against every
+    other lead of the same block (``pool`` may contain the new leads themselves)."""
+    blocks: dict[str, list[Person]] = {}
+    for p in pool:
+        if p.name_key:
+            blocks.setdefault(p.name_key, []).append(p)
+    out: list[tuple[int, int, float, str]] = []
+    seen: set[tuple[int, int]] = set()
+    new_ids = {p.id for p in new}
+    for p in new:
+        if not p.name_key:
+            continue
+        for q in blocks.get(p.name_key, ()):
+            if q.id == p.id:
+                continue
+            # A pair of two new leads is reported once, newer -> older.
+            if q.id in new_ids and q.id > p.id:
+                continue
+            pair = (p.id, q.id)
+            if pair in seen:
+                continue
+            hit = similarity(p, q)
+            if hit:
+                seen.add(pair)
+                out.append((p.id, q.id, hit[0], hit[1]))
+    return out

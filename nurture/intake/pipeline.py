@@ -1,0 +1,587 @@
+"""``import_file``: stream a lead list into the database in chunks, every row accounted for.
+
+Each chunk is one transaction: its rows become leads (``created``), join known leads
+(``merged``) or land in quarantine with reasons, and the batch's counters and high-water
+mark (``import_batches.last_row``) move in the same commit. A run killed half-way loses
+nothing and doubles nothing: the next run of the same file for the same event resumes
+after ``last_row``; a finished file is recognised by its SHA-256 and not imported again.
+
+Two importers at once: lead creation is serialised per chunk (a PostgreSQL advisory lock;
+SQLite's single writer lock taken by the first statement), and the partial unique indexes
+on live leads' e-mail and phone make a second lead for the same contact impossible anyway
+(``INSERT ... ON CONFLICT DO NOTHING`` then re-select).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from nurture.config import get_settings
+from nurture.db.base import utcnow
+from nurture.db.leads import (
+    Event,
+    ImportBatch,
+    Lead,
+    LeadSource,
+    PossibleDuplicate,
+    QuarantineRow,
+)
+from nurture.errors import InputError, NotALeadListError
+from nurture.intake.dedup import (
+    FILLABLE,
+    KnownLead,
+    Person,
+    plan_chunk,
+    possible_duplicates,
+)
+from nurture.intake.headers import (
+    ColumnMapping,
+    has_contact_columns,
+    recogniser,
+    resolve_columns,
+)
+from nurture.intake.normalize import NormalizedRow, RowContext, normalize_row
+from nurture.intake.reading import Table as InputTable
+from nurture.intake.reading import is_broken_json, open_table
+
+KINDS = ("exhibition", "seminar", "webinar", "mailing", "webform")
+LOCK_KEY = 7_270_001  # pg_advisory_xact_lock key for lead creation
+LEAD_COLUMNS = ("email", "phone", *FILLABLE)
+BATCHES = cast(Table, ImportBatch.__table__)
+LEADS = cast(Table, Lead.__table__)
+
+
+@dataclass
+class ImportSummary:
+    """What happened to a file; ``created + merged + quarantined == rows`` always."""
+
+    file: str
+    batch_id: int
+    event_id: int
+    rows: int = 0
+    blank: int = 0
+    created: int = 0
+    merged: int = 0
+    quarantined: int = 0
+    possible_duplicates: int = 0
+    warnings: int = 0
+    already_imported: bool = False
+    format: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    """``INSERT`` of the connection's dialect (for ``on_conflict_do_nothing``)."""
+    t = table.__table__ if hasattr(table, "__table__") else table
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(t)
+    return sqlite.insert(t)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def event_key(kind: str, name: str, event_date: date | None) -> str:
+    return (
+        f"{kind}:{' '.join(name.split()).casefold()}:{event_date.isoformat() if event_date else ''}"
+    )
+
+
+def ensure_event(conn: Connection, *, name: str, kind: str, event_date: date | None) -> int:
+    key = event_key(kind, name, event_date)
+    conn.execute(
+        _insert(conn, Event)
+        .values(key=key, name=name.strip(), kind=kind, event_date=event_date, created_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return int(conn.execute(select(Event.id).where(Event.key == key)).scalar_one())
+
+
+def _chunks(it: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    buf: list[Any] = []
+    for item in it:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def _raw_keys(header: list[str]) -> list[str]:
+    keys: list[str] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):
+        k = h.strip() or f"column {i + 1}"
+        if k in seen:
+            seen[k] += 1
+            k = f"{k} ({seen[k]})"
+        else:
+            seen[k] = 1
+        keys.append(k)
+    return keys
+
+
+@dataclass
+class _Prepared:
+    """One chunk, read and normalised outside any transaction."""
+
+    first_row: int
+    last_row: int
+    blank: int
+    rows: list[NormalizedRow]
+
+
+def prepare_rows(
+    numbered: list[tuple[int, list[str]]],
+    *,
+    header: list[str],
+    columns: dict[str, int],
+    ctx: RowContext,
+    file_name: str,
+) -> _Prepared:
+    """Normalise a chunk of ``(row_number, cells)``; blank rows are only counted."""
+    keys = _raw_keys(header)
+    width = len(header)
+    out: list[NormalizedRow] = []
+    blank = 0
+    for number, cells in numbered:
+        if not any(c.strip() for c in cells):
+            blank += 1
+            continue
+        if is_broken_json(cells):
+            out.append(
+                NormalizedRow(number, reasons=[f"{file_name} line {number}: not a JSON object"])
+            )
+            continue
+        raw = {keys[i]: c for i, c in enumerate(cells[:width]) if c.strip()}
+        extra = [c for c in cells[width:] if c.strip()]
+        if extra:
+            raw["_extra"] = "|".join(extra)
+            out.append(
+                NormalizedRow(
+                    number,
+                    raw=raw,
+                    reasons=[
+                        f"row has {width + len(cells[width:])} fields but the header has "
+                        f"{width} (a stray delimiter or unquoted text?)"
+                    ],
+                )
+            )
+            continue
+        values = {f: cells[i] for f, i in columns.items() if i < len(cells)}
+        out.append(normalize_row(number, values, raw, ctx))
+    first = numbered[0][0] if numbered else 0
+    last = numbered[-1][0] if numbered else 0
+    return _Prepared(first, last, blank, out)
+
+
+# --- the chunk transaction -----------------------------------------------------------------
+
+
+def _known_leads(conn: Connection, rows: list[NormalizedRow]) -> list[KnownLead]:
+    emails = sorted({r.fields["email"] for r in rows if r.ok and r.fields.get("email")})
+    phones = sorted({r.fields["phone"] for r in rows if r.ok and r.fields.get("phone")})
+    cols = [Lead.id, *(getattr(Lead, c) for c in LEAD_COLUMNS)]
+    found: dict[int, KnownLead] = {}
+    for column, values in ((Lead.email, emails), (Lead.phone, phones)):
+        for i in range(0, len(values), 5000):
+            part = values[i : i + 5000]
+            stmt = select(*cols).where(column.in_(part), Lead.merged_into_id.is_(None))
+            for rec in conn.execute(stmt):
+                found.setdefault(
+                    rec[0], KnownLead(rec[0], dict(zip(LEAD_COLUMNS, rec[1:], strict=True)))
+                )
+    return list(found.values())
+
+
+def _resolve_new(conn: Connection, leads: list[dict[str, Any]]) -> tuple[list[int], set[int]]:
+    """Lead id for each planned new lead: inserted now, or (index in the returned set) the
+    one another worker made meanwhile."""
+    now = utcnow()
+    payload = [
+        {
+            **{c: lead.get(c) for c in LEAD_COLUMNS},
+            "status": "open",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for lead in leads
+    ]
+    ids_by_email: dict[str, int] = {}
+    ids_by_phone: dict[str, int] = {}
+    if payload:
+        stmt = (
+            _insert(conn, Lead).on_conflict_do_nothing().returning(Lead.id, Lead.email, Lead.phone)
+        )
+        for lead_id, email, phone in conn.execute(stmt, payload):
+            if email:
+                ids_by_email[email] = lead_id
+            if phone:
+                ids_by_phone[phone] = lead_id
+    out: list[int] = []
+    missing: list[int] = []
+    for i, lead in enumerate(leads):
+        got = ids_by_email.get(lead.get("email") or "") or ids_by_phone.get(lead.get("phone") or "")
+        out.append(got or 0)
+        if not got:
+            missing.append(i)
+    for i in missing:  # lost a race: someone else created this person meanwhile
+        lead = leads[i]
+        for column, value in ((Lead.email, lead.get("email")), (Lead.phone, lead.get("phone"))):
+            if not value:
+                continue
+            hit = conn.execute(
+                select(Lead.id).where(column == value, Lead.merged_into_id.is_(None))
+            ).scalar()
+            if hit:
+                out[i] = int(hit)
+                break
+        if not out[i]:
+            raise RuntimeError(f"lead for {lead.get('email') or lead.get('phone')} vanished")
+    return out, set(missing)
+
+
+@dataclass
+class _ChunkResult:
+    created: int = 0
+    merged: int = 0
+    quarantined: int = 0
+    possible_duplicates: int = 0
+    warnings: int = 0
+    skipped: bool = False
+
+
+def process_chunk(
+    conn: Connection,
+    prepared: _Prepared,
+    *,
+    batch_id: int,
+    event_id: int,
+    file_name: str,
+    event_date: date | None,
+) -> _ChunkResult:
+    """Write one normalised chunk inside the caller's transaction (see module doc)."""
+    res = _ChunkResult()
+    batch = BATCHES
+    # Take the write lock first (SQLite), or the intake lock (PostgreSQL).
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+    else:
+        conn.execute(update(batch).where(batch.c.id == batch_id).values(status="running"))
+    done_upto = int(
+        conn.execute(select(batch.c.last_row).where(batch.c.id == batch_id)).scalar_one()
+    )
+    if prepared.last_row <= done_upto:
+        res.skipped = True
+        return res
+    rows = [r for r in prepared.rows if r.row_number > done_upto]
+    blank = prepared.blank if prepared.first_row > done_upto else 0
+    now = utcnow()
+
+    bad = [r for r in rows if not r.ok]
+    if bad:
+        conn.execute(
+            _insert(conn, QuarantineRow).on_conflict_do_nothing(),
+            [
+                {
+                    "batch_id": batch_id,
+                    "row_number": r.row_number,
+                    "file_name": file_name,
+                    "raw": r.raw or None,
+                    "reasons": r.reasons,
+                    "created_at": now,
+                }
+                for r in bad
+            ],
+        )
+    res.quarantined = len(bad)
+    good = [r for r in rows if r.ok]
+    res.warnings = sum(1 for r in good if r.warnings)
+
+    plan = plan_chunk(good, _known_leads(conn, good))
+    new_ids, lost = _resolve_new(conn, plan.new_leads)
+
+    def lead_id(ref: tuple[str, int]) -> int:
+        return new_ids[ref[1]] if ref[0] == "new" else ref[1]
+
+    if plan.fills:
+        fills = [
+            {"_id": lid, **{c: f.get(c) for c in LEAD_COLUMNS}} for lid, f in plan.fills.items()
+        ]
+        t = LEADS
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("_id"))
+            .values(
+                {c: _coalesce(t.c[c], bindparam(c)) for c in LEAD_COLUMNS} | {"updated_at": now}
+            )
+        )
+        conn.execute(stmt, fills)
+
+    sources = []
+    for link in plan.links:
+        r = link.row
+        outcome = link.outcome
+        if outcome == "created" and link.target[1] in lost:
+            outcome = "merged"  # another importer created this person first
+        sources.append(
+            {
+                "lead_id": lead_id(link.target),
+                "event_id": event_id,
+                "batch_id": batch_id,
+                "row_number": r.row_number,
+                "file_name": file_name,
+                "outcome": outcome,
+                "met_on": r.met_on or event_date,
+                "filled": link.filled or None,
+                "raw": r.raw or None,
+                "warnings": r.warnings or None,
+                "created_at": now,
+            }
+        )
+    if sources:
+        conn.execute(_insert(conn, LeadSource).on_conflict_do_nothing(), sources)
+    res.created = sum(1 for s in sources if s["outcome"] == "created")
+    res.merged = len(sources) - res.created
+
+    res.possible_duplicates = _flag_duplicates(conn, plan, new_ids, lead_id, now)
+
+    conn.execute(
+        update(batch)
+        .where(batch.c.id == batch_id)
+        .values(
+            rows=batch.c.rows + len(rows),
+            blank=batch.c.blank + blank,
+            created=batch.c.created + res.created,
+            merged=batch.c.merged + res.merged,
+            quarantined=batch.c.quarantined + res.quarantined,
+            possible_duplicates=batch.c.possible_duplicates + res.possible_duplicates,
+            warnings=batch.c.warnings + res.warnings,
+            last_row=prepared.last_row,
+        )
+    )
+    return res
+
+
+def _coalesce(column: Any, value: Any) -> Any:
+    return func.coalesce(column, value)
+
+
+def _flag_duplicates(
+    conn: Connection,
+    plan: Any,
+    new_ids: list[int],
+    lead_id: Callable[[tuple[str, int]], int],
+    now: datetime,
+) -> int:
+    pairs: list[tuple[int, int, float, str]] = []
+    for a, b, reason in plan.conflicts:
+        x, y = lead_id(a), lead_id(b)
+        if x != y:
+            pairs.append((max(x, y), min(x, y), 1.0, reason))
+    keyed = {
+        new_ids[i]: lead
+        for i, lead in enumerate(plan.new_leads)
+        if lead.get("name_key") and lead.get("company")
+    }
+    if keyed:
+        keys = sorted({lead["name_key"] for lead in keyed.values()})
+        pool: list[Person] = []
+        cols = (
+            Lead.id,
+            Lead.first_name,
+            Lead.last_name,
+            Lead.company,
+            Lead.name_key,
+            Lead.email,
+            Lead.phone,
+        )
+        for i in range(0, len(keys), 5000):
+            stmt = select(*cols).where(
+                Lead.name_key.in_(keys[i : i + 5000]),
+                Lead.merged_into_id.is_(None),
+                Lead.company.is_not(None),
+            )
+            pool.extend(Person(*rec) for rec in conn.execute(stmt))
+        new = [p for p in pool if p.id in keyed]
+        pairs.extend(possible_duplicates(new, pool))
+    if not pairs:
+        return 0
+    result = conn.execute(
+        _insert(conn, PossibleDuplicate).on_conflict_do_nothing().returning(PossibleDuplicate.id),
+        [
+            {
+                "lead_id": a,
+                "candidate_id": b,
+                "similarity": s,
+                "reason": reason,
+                "status": "open",
+                "created_at": now,
+            }
+            for a, b, s, reason in pairs
+        ],
+    )
+    return len(result.all())
+
+
+# --- the file ------------------------------------------------------------------------------
+
+
+def detect_locale(table: InputTable) -> str:
+    text_ = " ".join(table.header)
+    if table.encoding == "cp1251" or any("а" <= ch.lower() <= "я" for ch in text_):
+        return "ru"
+    return "en"
+
+
+def import_file(
+    path: Path,
+    *,
+    event: str,
+    kind: str = "exhibition",
+    event_date: date | None = None,
+    mapping: ColumnMapping | None = None,
+    engine: Engine | None = None,
+    chunk_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    stop_after_chunks: int | None = None,
+) -> ImportSummary:
+    """Import ``path`` as the lead list of an event. Raises :class:`NotALeadListError`
+    (nothing written) when the file cannot be a lead list.
+
+    ``stop_after_chunks`` is for tests of interrupted imports.
+    """
+    from nurture.db.session import get_engine
+
+    if kind not in KINDS:
+        raise InputError(f"unknown event kind {kind!r} (one of {', '.join(KINDS)})")
+    if not event.strip():
+        raise InputError("the event needs a name (--event)")
+    settings = get_settings()
+    engine = engine or get_engine()
+    chunk_size = chunk_size or settings.batch_size
+    name = path.name
+
+    table = open_table(path, recogniser(mapping))
+    columns = resolve_columns(table.header, mapping)
+    if not has_contact_columns(columns):
+        raise NotALeadListError(
+            "no e-mail or phone column among "
+            + ", ".join(repr(h) for h in table.header[:12] if h)
+            + " (use --mapping to name them)",
+            file=name,
+        )
+    locale = detect_locale(table)
+    ctx = RowContext(
+        region=settings.default_region,
+        default_timezone=settings.timezone,
+        dayfirst=mapping.dayfirst if mapping and mapping.dayfirst is not None else locale == "ru",
+        locale=mapping.language if mapping and mapping.language else locale,
+        country=mapping.country if mapping else None,
+        language=mapping.language if mapping else None,
+    )
+    digest = file_sha256(path)
+    with engine.begin() as conn:
+        event_id = ensure_event(conn, name=event, kind=kind, event_date=event_date)
+        conn.execute(
+            _insert(conn, ImportBatch)
+            .values(
+                file_name=name,
+                file_sha256=digest,
+                event_id=event_id,
+                status="running",
+                rows=0,
+                blank=0,
+                created=0,
+                merged=0,
+                quarantined=0,
+                possible_duplicates=0,
+                warnings=0,
+                last_row=0,
+                mapping=mapping.as_dict() if mapping else None,
+                started_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
+        batch = conn.execute(
+            select(ImportBatch.id, ImportBatch.status).where(
+                ImportBatch.file_sha256 == digest, ImportBatch.event_id == event_id
+            )
+        ).one()
+    batch_id = int(batch.id)
+    summary_base = {
+        "format": table.format,
+        "encoding": table.encoding,
+        "delimiter": table.delimiter,
+        "columns": {f: table.header[i] for f, i in columns.items()},
+    }
+    if batch.status == "done":
+        return _summary(engine, batch_id, event_id, name, already=True, **summary_base)
+
+    for done, numbered in enumerate(_chunks(table.rows(), chunk_size), start=1):
+        prepared = prepare_rows(
+            numbered, header=table.header, columns=columns, ctx=ctx, file_name=name
+        )
+        with engine.begin() as conn:
+            process_chunk(
+                conn,
+                prepared,
+                batch_id=batch_id,
+                event_id=event_id,
+                file_name=name,
+                event_date=event_date,
+            )
+        if progress:
+            progress(len(numbered))
+        if stop_after_chunks is not None and done >= stop_after_chunks:
+            return _summary(engine, batch_id, event_id, name, already=False, **summary_base)
+    with engine.begin() as conn:
+        conn.execute(
+            update(BATCHES)
+            .where(BATCHES.c.id == batch_id)
+            .values(status="done", finished_at=utcnow())
+        )
+    return _summary(engine, batch_id, event_id, name, already=False, **summary_base)
+
+
+def _summary(
+    engine: Engine, batch_id: int, event_id: int, name: str, *, already: bool, **extra: Any
+) -> ImportSummary:
+    with engine.connect() as conn:
+        b = conn.execute(select(ImportBatch).where(ImportBatch.id == batch_id)).one()
+    return ImportSummary(
+        file=name,
+        batch_id=batch_id,
+        event_id=event_id,
+        rows=b.rows,
+        blank=b.blank,
+        created=b.created,
+        merged=b.merged,
+        quarantined=b.quarantined,
+        possible_duplicates=b.possible_duplicates,
+        warnings=b.warnings,
+        already_imported=already,
+        **extra,
+    )
