@@ -35,7 +35,7 @@ from nurture.mail.message import MessageBuilder
 from nurture.mail.rendering import Renderer, TemplateMissingError
 from nurture.mail.suppression import LeadFlags, block_reason, scopes_for
 from nurture.mail.tokens import make_token
-from nurture.mail.transport import Connection, Transport, make_transport
+from nurture.mail.transport import Connection, RateLimiter, Transport, make_transport
 
 __all__ = ["Job", "SendSummary", "Sender", "lead_context", "send_due"]
 
@@ -376,3 +376,37 @@ class Sender:
 def send_due(limit: int | None = None, **kwargs: Any) -> SendSummary:
     """Synchronous entry point (CLI, flows): send what is due and return the summary."""
     return asyncio.run(Sender(**kwargs).run(limit))
+
+
+def preview(session: Session, name: str, lead_id: int, settings: Settings | None = None) -> bytes:
+    """The message ``name`` would be for lead ``lead_id`` (as a marketing e-mail)."""
+    from nurture.errors import NotFoundError
+
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFoundError(f"lead {lead_id} does not exist")
+    settings = settings or get_settings()
+    slug = name.split("/", 1)[0]
+    row = outbox.ClaimedRow(
+        id=0,
+        dedupe_key=f"preview.{lead_id}.{slug}",
+        message_id=f"<preview.{lead_id}.{slug}@{settings.message_id_domain}>",
+        kind="marketing",
+        lead_id=lead_id,
+        manager_id=None,
+        campaign_slug=slug,
+        step=name.rpartition("/")[2],
+        template=name,
+        to_addr=lead.email or "no-address@invalid",
+        context=None,
+        attempts=0,
+    )
+    none = Transport(connections=[], rate=RateLimiter(None), domain_rate=None, description="")
+    sender = Sender(engine=session.get_bind().engine, settings=settings, transport=none)
+    (job,) = sender._jobs(session, [row])
+    try:
+        return sender.build(job)
+    except (TemplateError, TemplateMissingError) as exc:
+        from nurture.errors import InputError
+
+        raise InputError(f"{name}: {type(exc).__name__}: {exc}") from exc

@@ -30,6 +30,7 @@ __all__ = [
     "mark_undeliverable",
     "read_suppression_file",
     "scopes_for",
+    "unsubscribe",
 ]
 
 GLOBAL = "*"
@@ -179,3 +180,33 @@ def read_suppression_file(path: Path) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def unsubscribe(session: Session, token: Any, *, now: datetime) -> int:
+    """Apply an unsubscribe (a verified :class:`~nurture.mail.tokens.UnsubscribeToken`): a
+    global suppression and ``unsubscribed_at`` on the lead(s) with that address. Idempotent;
+    returns the number of leads newly marked."""
+    email = str(token.email).strip().lower()
+    campaign = getattr(token, "campaign", None)
+    add_suppressions(
+        session,
+        [
+            {
+                "email": email,
+                "scope": GLOBAL,
+                "reason": "unsubscribe",
+                "detail": f"link in campaign {campaign}" if campaign else "link",
+            }
+        ],
+        now=now,
+    )
+    match = func.lower(Lead.email) == email
+    if getattr(token, "lead_id", None) is not None:
+        match = match | (Lead.id == token.lead_id)
+    result = session.execute(
+        update(Lead)
+        .where(match, Lead.unsubscribed_at.is_(None))
+        .values(unsubscribed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,68 @@
+"""Prefect flow: send what is due from the outbox.
+
+The outbox table is the send ledger, not Prefect's task state: the task is idempotent (it
+claims rows atomically and records every outcome), so retrying it after a temporary failure
+(database or SMTP server unreachable) can never send a message twice. Per-message temporary
+failures are not task failures: they are rescheduled in the outbox with backoff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+
+def _temporary(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only errors worth retrying: lost connections, busy databases."""
+    from sqlalchemy.exc import OperationalError
+
+    from nurture.errors import TemporaryDeliveryError
+
+    try:
+        state.result()
+    except (TemporaryDeliveryError, OperationalError, ConnectionError, TimeoutError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_temporary,
+    cache_policy=NO_CACHE,
+)
+def send_batch(limit: int | None) -> dict[str, Any]:
+    """Send up to ``limit`` due messages; returns the summary counts."""
+    from nurture.mail.sender import send_due
+
+    return send_due(limit).as_dict()
+
+
+@flow(name="send-outbox", log_prints=True)
+def send_outbox(limit: int | None = None) -> dict[str, Any]:
+    """Send every due e-mail (or ``limit`` of them) and report the counts."""
+    summary = send_batch(limit)
+    logger = get_run_logger()
+    logger.info(
+        "sent %s, retry later %s, failed %s, suppressed %s, unknown %s",
+        summary["sent"],
+        summary["failed_temp"],
+        summary["failed_perm"],
+        summary["suppressed"],
+        summary["unknown"],
+    )
+    if summary["unknown_total"]:
+        logger.warning(
+            "%s message(s) in state 'unknown': check the mail log", summary["unknown_total"]
+        )
+    return summary
+
+
+if __name__ == "__main__":
+    send_outbox()
