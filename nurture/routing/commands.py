@@ -1,9 +1,179 @@
-"""CLI commands of this capability, registered on the root ``nurture`` app."""
+"""``nurture team ...`` and ``nurture lead show``: team file, absences, routing, fairness."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import typer
+
+from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
+
+team_app = typer.Typer(help="Sales team: load the team file, absences, routing, fairness.")
+lead_app = typer.Typer(help="One lead: fields, sources, owner and why they own it.")
+
+
+def _summary_line(prefix: str, s: object) -> str:
+    from nurture.routing.service import RoutingSummary
+
+    assert isinstance(s, RoutingSummary)
+    parts = [f"{prefix} {s.assigned} leads"]
+    if s.returning:
+        parts.append(f"{s.returning} to their previous owner")
+    if s.overflow:
+        parts.append(f"{s.overflow} over capacity (everyone full)")
+    parts.append(f"{s.tasks} first-contact tasks, {s.digests} digests queued")
+    parts.append(f"{s.unassigned} still unassigned")
+    lines = [", ".join(parts)]
+    lines += [f"  {email}: {n}" for email, n in sorted(s.by_manager.items())]
+    return "\n".join(lines)
+
+
+@team_app.command("load")
+def load_command(
+    file: Path = typer.Argument(..., help="Team YAML file (see examples/team.yaml)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Create or update teams, managers, supervisors, absences and routing rules from FILE.
+
+    Safe to run again: it upserts. Managers no longer in the file are marked departed
+    (their open leads move on the next `nurture team rebalance`).
+    """
+    from nurture.routing.admin import apply_team_file
+    from nurture.routing.config import load_team_file
+
+    spec = load_team_file(file)
+    with cli_session() as session:
+        out = apply_team_file(session, spec)
+    if json_out:
+        print_json(out)
+        return
+    typer.echo(
+        f"{file}: {out.teams} teams, {out.managers} managers, {out.supervisors} supervisors "
+        f"({out.created} new, {out.departed} departed), {out.absences_added} absences added, "
+        f"{out.rules} rules"
+    )
+
+
+@team_app.command("absent")
+def absent_command(
+    email: str = typer.Argument(..., help="The manager's e-mail."),
+    start: str = typer.Option(..., "--from", help="First day away (YYYY-MM-DD)."),
+    end: str = typer.Option(..., "--to", help="Last day away, inclusive (YYYY-MM-DD)."),
+    reason: str | None = typer.Option(None, "--reason", help="e.g. vacation, sick leave."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Record an absence: the manager gets no new leads on those days (in their time zone).
+
+    Their open leads stay with them; run `nurture team rebalance` to redistribute them.
+    """
+    from nurture.errors import InputError
+    from nurture.routing.admin import add_absence
+
+    try:
+        d_from, d_to = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        raise InputError(f"dates must be YYYY-MM-DD ({exc})", field="--from/--to") from None
+    with cli_session() as session:
+        m, added = add_absence(session, email=email, start=d_from, end=d_to, reason=reason)
+        name = m.name
+    if json_out:
+        print_json({"email": email, "from": d_from, "to": d_to, "added": added})
+    else:
+        state = "recorded" if added else "already recorded"
+        typer.echo(f"{name} absent {d_from}..{d_to}: {state}")
+
+
+@team_app.command("rebalance")
+def rebalance_command(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
+    """Give the open leads of absent and departed managers to others, by the same rules
+    (each move logged with its reason; the new owner gets a task and a digest)."""
+    from nurture.routing.service import rebalance
+
+    with cli_session() as session:
+        summary = rebalance(session, now=parse_now(now))
+    if json_out:
+        print_json(summary)
+    else:
+        typer.echo(_summary_line("rebalanced", summary))
+
+
+@team_app.command("route")
+def route_command(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
+    """Assign every open lead without an owner now (intake and `nurture run` do this too)."""
+    from nurture.routing.service import route_unassigned
+
+    with cli_session() as session:
+        summary = route_unassigned(session, now=parse_now(now))
+    if json_out:
+        print_json(summary)
+    else:
+        typer.echo(_summary_line("assigned", summary))
+
+
+@team_app.command("report")
+def report_command(
+    now: str | None = NowOption,
+    days: int | None = typer.Option(
+        None, "--days", min=1, help="Window in days (default NURTURE_ROUTING_WINDOW_DAYS, 28)."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Fairness: round-robin leads per manager against their weight share over the window
+    (scaled by days available), the largest deviation, and leads still unassigned."""
+    from nurture.routing.report import fairness_report
+
+    with cli_session() as session:
+        rep = fairness_report(session, now=parse_now(now), window_days=days)
+    if json_out:
+        print_json(rep.as_json())
+        return
+    typer.echo(
+        f"last {rep.window_days} days: unassigned {rep.unassigned}, "
+        f"max deviation {rep.max_deviation:g} leads"
+    )
+    typer.echo(
+        f"{'team':<30} {'manager':<26} {'weight':>6} {'assigned':>8} {'expected':>8} "
+        f"{'week':>9}  note"
+    )
+    for r in rep.managers:
+        note = f"absent until {r.absent_until}" if r.absent_until else ""
+        typer.echo(
+            f"{r.team[:30]:<30} {r.name[:26]:<26} {r.weight:>6g} {r.assigned:>8} "
+            f"{r.expected:>8.1f} {f'{r.this_week}/{r.capacity}':>9}  {note}"
+        )
+
+
+@lead_app.command("show")
+def show_command(
+    lead_id: int = typer.Argument(..., help="Lead id."), json_out: bool = JsonOption
+) -> None:
+    """A lead's fields, where it came from, its owner and the assignment log with reasons."""
+    from nurture.routing.report import lead_details
+
+    with cli_session() as session:
+        info = lead_details(session, lead_id)
+    if json_out:
+        print_json(info)
+        return
+    lead = info["lead"]
+    typer.echo(f"lead {lead['id']}")
+    for key, value in lead.items():
+        if value not in (None, "") and key != "id":
+            typer.echo(f"  {key}: {value}")
+    owner = info["owner"]
+    typer.echo(f"owner: {owner['name']} <{owner['email']}>" if owner else "owner: (none)")
+    if info["sources"]:
+        typer.echo("sources:")
+        for s in info["sources"]:
+            typer.echo(f"  {s['event']} ({s['event_kind']}): {s['file']} row {s['row']}")
+    if info["assignments"]:
+        typer.echo("assignments:")
+        for a in info["assignments"]:
+            typer.echo(f"  {a['at']:%Y-%m-%d %H:%M} {a['kind']}: {a['reason']}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this capability's commands and sub-groups to ``app``."""
+    """Add ``nurture team ...`` and ``nurture lead show`` to ``app``."""
+    app.add_typer(team_app, name="team")
+    app.add_typer(lead_app, name="lead")
