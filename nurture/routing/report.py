@@ -148,9 +148,7 @@ def lead_details(session: Session, lead_id: int) -> dict[str, Any]:
         raise NotFoundError(f"no lead with id {lead_id}")
     names = {m.id: m for m in session.execute(select(Manager)).scalars()}
     fields = {
-        c.key: getattr(lead, c.key)
-        for c in Lead.__table__.columns
-        if c.key not in ("extra",)
+        c.key: getattr(lead, c.key) for c in Lead.__table__.columns if c.key not in ("extra",)
     }
     owner = names.get(lead.owner_id) if lead.owner_id is not None else None
     sources = [

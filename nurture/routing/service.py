@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, select, text, update
@@ -27,12 +27,11 @@ from nurture.db.scoring import LeadScore
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
 from nurture.routing.calendar import add_business_hours, local_date, next_working_moment, week_start
 from nurture.routing.engine import Decision, ManagerInfo, Router, TeamInfo
+from nurture.routing.notify import DIGEST_LEADS_SHOWN, digest_entry, digest_row, task_row
 from nurture.routing.roundrobin import normalise
 from nurture.routing.rules import LeadFacts, Rule
 
 ADVISORY_LOCK_KEY = 7_340_041  # "routing" lock id on PostgreSQL
-DIGEST_LEADS_SHOWN = 100
-DIGEST_TEMPLATE = "system/manager_digest"
 
 
 @dataclass
@@ -335,19 +334,15 @@ class _Writer:
                     }
                 )
                 tasks.append(
-                    {
-                        "source_key": f"first_contact.{d.lead_id}.{manager_id}",
-                        "lead_id": d.lead_id,
-                        "manager_id": manager_id,
-                        "kind": "first_contact",
-                        "title": f"First contact: {name}"
-                        + (f" ({r.company})" if r.company else ""),
-                        "instructions": d.reason,
-                        "due_at": due,
-                        "deadline": "hard",
-                        "status": "open",
-                        "created_at": self.now,
-                    }
+                    task_row(
+                        lead_id=d.lead_id,
+                        manager_id=manager_id,
+                        name=name,
+                        company=r.company,
+                        reason=d.reason,
+                        due=due,
+                        now=self.now,
+                    )
                 )
                 self._digest_add(m, d, r, name, due)
                 self.summary.assigned += 1
@@ -395,58 +390,32 @@ class _Writer:
             dg.first_lead_id = d.lead_id
         if len(dg.leads) < DIGEST_LEADS_SHOWN:
             dg.leads.append(
-                {
-                    "id": r.id,
-                    "name": name,
-                    "company": r.company,
-                    "title": r.title,
-                    "city": r.city,
-                    "email": r.email,
-                    "phone": r.phone,
-                    "interest": r.interest,
-                    "kind": d.kind,
-                    "reason": d.reason,
-                    "due_at": due.isoformat(),
-                    "due_local": _local_label(due, m.timezone),
-                }
+                digest_entry(r, name=name, kind=d.kind, reason=d.reason, due=due, tz=m.timezone)
             )
 
     def queue_digests(self) -> None:
         """One digest row per manager for this run (never one per lead)."""
-        rows = []
-        stamp = self.now.astimezone(UTC).strftime("%Y%m%d%H%M")
-        for manager_id, dg in sorted(self.digests.items()):
-            m = dg.manager
-            key = f"digest.{manager_id}.{stamp}.{dg.first_lead_id}"
-            lang = next((lg for lg in m.languages if lg in ("ru", "en")), "ru")
-            rows.append(
-                {
-                    "dedupe_key": key,
-                    "message_id": f"<{key}@{self.settings.message_id_domain}>",
-                    "kind": "digest",
-                    "lead_id": None,
-                    "manager_id": manager_id,
-                    "campaign_slug": None,
-                    "step": None,
-                    "template": DIGEST_TEMPLATE,
-                    "to_addr": m.email,
-                    "context": {
-                        "language": lang,
-                        "manager_name": m.name,
-                        "leads": dg.leads,
-                        "total": dg.total,
-                        "more": dg.total - len(dg.leads),
-                        "first_contact_hours": self.settings.first_contact_hours,
-                        "cycle_at": self.now.isoformat(),
-                    },
-                    "status": "queued",
-                    "attempts": 0,
-                    "next_attempt_at": next_working_moment(
-                        self.now, tz=m.timezone, work_start=m.work_start, work_end=m.work_end
-                    ),
-                    "created_at": self.now,
-                }
+        rows = [
+            digest_row(
+                manager_id=manager_id,
+                manager_name=dg.manager.name,
+                manager_email=dg.manager.email,
+                languages=list(dg.manager.languages),
+                entries=dg.leads,
+                total=dg.total,
+                first_lead_id=dg.first_lead_id or 0,
+                now=self.now,
+                send_at=next_working_moment(
+                    self.now,
+                    tz=dg.manager.timezone,
+                    work_start=dg.manager.work_start,
+                    work_end=dg.manager.work_end,
+                ),
+                first_contact_hours=self.settings.first_contact_hours,
+                message_id_domain=self.settings.message_id_domain,
             )
+            for manager_id, dg in sorted(self.digests.items())
+        ]
         self.summary.digests += _insert_ignore(
             self.session, _table(OutboxMessage), rows, "dedupe_key"
         )
@@ -464,12 +433,6 @@ class _Writer:
                 .values(rr_credit=bindparam("credit")),
                 params,
             )
-
-
-def _local_label(moment: datetime, tz: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 # --------------------------------------------------------------------------- runs
