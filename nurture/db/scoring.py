@@ -11,9 +11,13 @@ from nurture.db.base import Base, utcnow
 
 
 class LeadScore(Base):
+    """A lead's predicted value over the model's horizon; readers take the latest
+    ``scored_at`` per lead (see ``nurture.scoring.store.latest_scores_subquery``)."""
+
     __tablename__ = "lead_scores"
     __table_args__ = (
         Index("ix_lead_scores_model_version_value", "model_version", "predicted_value"),
+        Index("ix_lead_scores_lead_id_scored_at", "lead_id", "scored_at"),
     )
 
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)

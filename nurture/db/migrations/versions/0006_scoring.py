@@ -1,10 +1,12 @@
-"""scoring: schema changes owned by the scoring capability (reserved slot in the chain).
+"""scoring: index for "latest score of each lead" (the cadence reads it for re-engagement)
 
 Revision ID: 0006
 Revises: 0005
 """
 
 from collections.abc import Sequence
+
+from alembic import op
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -13,8 +15,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("lead_scores", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_lead_scores_lead_id_scored_at", ["lead_id", "scored_at"], unique=False
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("lead_scores", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_scores_lead_id_scored_at")

@@ -1,0 +1,323 @@
+"""The database edge of scoring: read purchases, leads and engagement in batches, write
+``lead_scores`` in bulk (upsert), and rank dormant leads by their latest score.
+
+Query functions take ``session`` as a keyword and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from nurture.db.cadence import Engagement, Enrollment, Purchase, Touch
+from nurture.db.leads import Event, Lead, LeadSource
+from nurture.db.scoring import LeadScore
+from nurture.scoring.data import empty_transactions, normalise_transactions
+from nurture.scoring.model import LeadData, LeadValueModel
+
+ACTIVE_ENGAGEMENT = ("click", "reply")
+
+
+def _naive_utc(series: pd.Series) -> pd.Series:
+    values = pd.to_datetime(series, utc=True)
+    return values.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def _rows(session: Session, stmt: Select[Any], batch_size: int) -> Iterator[Sequence[Any]]:
+    result = session.execute(stmt.execution_options(yield_per=batch_size))
+    yield from result.partitions(batch_size)
+
+
+def _frame(
+    session: Session, stmt: Select[Any], columns: list[str], batch_size: int
+) -> pd.DataFrame:
+    parts = [
+        pd.DataFrame([tuple(r) for r in rows], columns=columns)
+        for rows in _rows(session, stmt, batch_size)
+    ]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _owner_id() -> Any:
+    """A merged lead's purchases and engagement count for the lead it was merged into."""
+    return func.coalesce(Lead.merged_into_id, Lead.id)
+
+
+def load_transactions(*, session: Session, batch_size: int = 50_000) -> pd.DataFrame:
+    """Purchases as a transactions frame (``customer_id`` = lead id as text)."""
+    stmt = (
+        select(_owner_id(), Purchase.purchased_at, Purchase.amount, Purchase.quantity)
+        .join(Lead, Lead.id == Purchase.lead_id)
+        .order_by(Purchase.id)
+    )
+    raw = _frame(session, stmt, ["customer_id", "date", "amount", "quantity"], batch_size)
+    if raw.empty:
+        return empty_transactions()
+    raw["date"] = _naive_utc(raw["date"])
+    return normalise_transactions(raw)
+
+
+def load_lead_data(*, session: Session, batch_size: int = 50_000) -> LeadData:
+    """Lead attributes (unmerged leads), engagement and done touches, for the features."""
+    first_source = (
+        select(LeadSource.lead_id, func.min(LeadSource.id).label("source_id"))
+        .group_by(LeadSource.lead_id)
+        .subquery()
+    )
+    stage = (
+        select(Enrollment.lead_id, func.max(Enrollment.next_position).label("stage"))
+        .where(Enrollment.status == "active")
+        .group_by(Enrollment.lead_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Lead.id,
+            Lead.created_at,
+            Lead.segment,
+            Lead.interest,
+            Lead.country,
+            Lead.title,
+            Lead.company,
+            Event.kind,
+            stage.c.stage,
+        )
+        .outerjoin(first_source, first_source.c.lead_id == Lead.id)
+        .outerjoin(LeadSource, LeadSource.id == first_source.c.source_id)
+        .outerjoin(Event, Event.id == LeadSource.event_id)
+        .outerjoin(stage, stage.c.lead_id == Lead.id)
+        .where(Lead.merged_into_id.is_(None))
+        .order_by(Lead.id)
+    )
+    columns = [
+        "customer_id",
+        "created_at",
+        "segment",
+        "interest",
+        "country",
+        "title",
+        "company",
+        "event_kind",
+        "stage",
+    ]
+    leads = _frame(session, stmt, columns, batch_size)
+    leads["customer_id"] = leads["customer_id"].astype(str)
+    if len(leads):
+        leads["created_at"] = _naive_utc(leads["created_at"])
+    eng_stmt = (
+        select(_owner_id(), Engagement.kind, Engagement.occurred_at)
+        .join(Lead, Lead.id == Engagement.lead_id)
+        .order_by(Engagement.id)
+    )
+    engagements = _frame(session, eng_stmt, ["customer_id", "kind", "occurred_at"], batch_size)
+    if len(engagements):
+        engagements["occurred_at"] = _naive_utc(engagements["occurred_at"])
+    touch_stmt = (
+        select(_owner_id(), Touch.scheduled_at)
+        .join(Lead, Lead.id == Touch.lead_id)
+        .where(Touch.status == "done")
+        .order_by(Touch.id)
+    )
+    touches = _frame(session, touch_stmt, ["customer_id", "done_at"], batch_size)
+    if len(touches):
+        touches["done_at"] = _naive_utc(touches["done_at"])
+    return LeadData(leads=leads, engagements=engagements, touches=touches)
+
+
+def _insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def write_scores(
+    *,
+    session: Session,
+    scores: pd.DataFrame,
+    model_version: str,
+    as_of: date,
+    scored_at: datetime | None = None,
+    batch_size: int = 50_000,
+) -> int:
+    """Upsert ``lead_id, predicted_value, p_purchase`` rows into ``lead_scores`` for
+    ``model_version`` (one statement per batch; re-scoring updates in place)."""
+    when = (scored_at or datetime.now(UTC)).astimezone(UTC)
+    insert = _insert(session)
+    written = 0
+    ids = scores["lead_id"].to_numpy()
+    values = np.round(scores["predicted_value"].to_numpy(dtype=float), 4)
+    probs = np.round(scores["p_purchase"].to_numpy(dtype=float), 6)
+    for start in range(0, len(scores), batch_size):
+        stop = start + batch_size
+        rows = [
+            {
+                "lead_id": int(i),
+                "model_version": model_version,
+                "as_of": as_of,
+                "predicted_value": float(v),
+                "p_purchase": float(p),
+                "scored_at": when,
+            }
+            for i, v, p in zip(ids[start:stop], values[start:stop], probs[start:stop], strict=True)
+        ]
+        stmt = insert(LeadScore)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["lead_id", "model_version"],
+            set_={
+                "as_of": stmt.excluded.as_of,
+                "predicted_value": stmt.excluded.predicted_value,
+                "p_purchase": stmt.excluded.p_purchase,
+                "scored_at": stmt.excluded.scored_at,
+            },
+        )
+        session.execute(stmt, rows)
+        written += len(rows)
+    return written
+
+
+def score_leads(
+    *,
+    session: Session,
+    model: LeadValueModel,
+    model_version: str,
+    as_of: date | None = None,
+    batch_size: int = 50_000,
+) -> dict[str, Any]:
+    """Score every (unmerged) lead with ``model`` and store the scores in batches."""
+    as_of = as_of or datetime.now(UTC).date()
+    tx = load_transactions(session=session, batch_size=batch_size)
+    lead_data = load_lead_data(session=session, batch_size=batch_size)
+    use_leads = lead_data if any(c in model.feature_names_ for c in ("segment", "opens")) else None
+    features = model.features(tx, pd.Timestamp(as_of), use_leads)
+    known = pd.Index(lead_data.leads["customer_id"].astype(str))
+    features = features.reindex(known)  # leads without a purchase get NaN history
+    features.loc[features["frequency"].isna(), ["frequency", "amount_total"]] = 0.0
+    written = 0
+    total_value = 0.0
+    for start in range(0, len(features), batch_size):
+        chunk = model.predict_frame(features.iloc[start : start + batch_size])
+        frame = chunk.rename_axis("lead_id").reset_index()
+        frame["lead_id"] = frame["lead_id"].astype(int)
+        written += write_scores(
+            session=session,
+            scores=frame,
+            model_version=model_version,
+            as_of=as_of,
+            batch_size=batch_size,
+        )
+        total_value += float(chunk["predicted_value"].sum())
+    return {
+        "scored": written,
+        "model_version": model_version,
+        "as_of": as_of.isoformat(),
+        "predicted_total": round(total_value, 2),
+    }
+
+
+def latest_scores_subquery() -> Any:
+    """Each lead's most recent score (latest ``scored_at``; ties: highest version name)."""
+    ranked = select(
+        LeadScore.lead_id,
+        LeadScore.model_version,
+        LeadScore.predicted_value,
+        LeadScore.p_purchase,
+        LeadScore.scored_at,
+        func.row_number()
+        .over(
+            partition_by=LeadScore.lead_id,
+            order_by=(LeadScore.scored_at.desc(), LeadScore.model_version.desc()),
+        )
+        .label("rn"),
+    ).subquery()
+    return select(ranked).where(ranked.c.rn == 1).subquery()
+
+
+def rank_dormant(
+    *,
+    session: Session,
+    dormant_days: int = 180,
+    top: int = 100,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Dormant leads, highest predicted value first.
+
+    Dormant: open or lost (not converted, not closed), contactable (not do-not-contact,
+    not unsubscribed, not merged), created and last active more than ``dormant_days`` ago,
+    with no purchase, click or reply since then.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    cutoff = now - timedelta(days=dormant_days)
+    latest = latest_scores_subquery()
+    recent_purchase = exists().where(Purchase.lead_id == Lead.id, Purchase.purchased_at > cutoff)
+    recent_engagement = exists().where(
+        Engagement.lead_id == Lead.id,
+        Engagement.kind.in_(ACTIVE_ENGAGEMENT),
+        Engagement.occurred_at > cutoff,
+    )
+    last_purchase = (
+        select(func.max(Purchase.purchased_at))
+        .where(Purchase.lead_id == Lead.id)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            Lead.id,
+            Lead.email,
+            Lead.first_name,
+            Lead.last_name,
+            Lead.company,
+            Lead.segment,
+            Lead.owner_id,
+            Lead.last_activity_at,
+            last_purchase.label("last_purchase_at"),
+            latest.c.predicted_value,
+            latest.c.p_purchase,
+            latest.c.model_version,
+            latest.c.scored_at,
+        )
+        .join(latest, latest.c.lead_id == Lead.id)
+        .where(
+            Lead.merged_into_id.is_(None),
+            Lead.do_not_contact.is_(False),
+            Lead.unsubscribed_at.is_(None),
+            Lead.status.in_(("open", "lost")),
+            Lead.created_at <= cutoff,
+            or_(Lead.last_activity_at.is_(None), Lead.last_activity_at <= cutoff),
+            and_(~recent_purchase, ~recent_engagement),
+        )
+        .order_by(latest.c.predicted_value.desc(), Lead.id)
+        .limit(top)
+    )
+    out = []
+    for rank, row in enumerate(session.execute(stmt), start=1):
+        name = " ".join(p for p in (row.first_name, row.last_name) if p) or None
+        out.append(
+            {
+                "rank": rank,
+                "lead_id": row.id,
+                "name": name,
+                "email": row.email,
+                "company": row.company,
+                "segment": row.segment,
+                "owner_id": row.owner_id,
+                "last_activity_at": row.last_activity_at,
+                "last_purchase_at": row.last_purchase_at,
+                "predicted_value": round(float(row.predicted_value), 2),
+                "p_purchase": round(float(row.p_purchase), 4),
+                "model_version": row.model_version,
+                "scored_at": row.scored_at,
+            }
+        )
+    return out
