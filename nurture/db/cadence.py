@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -54,6 +55,14 @@ class Enrollment(Base):
     __table_args__ = (
         UniqueConstraint("lead_id", "campaign_id", "cycle"),
         Index("ix_enrollments_status_next_due_at", "status", "next_due_at"),
+        # cadence (0005): the planner walks one (campaign, step) at a time
+        Index(
+            "ix_enrollments_campaign_id_status_next_position",
+            "campaign_id",
+            "status",
+            "next_position",
+            "next_due_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +84,8 @@ class Touch(Base):
     __table_args__ = (
         UniqueConstraint("enrollment_id", "position"),
         Index("ix_touches_lead_id_scheduled_at", "lead_id", "scheduled_at"),
+        # cadence (0005): queueing and task creation look up one (campaign, step)
+        Index("ix_touches_campaign_id_position_status", "campaign_id", "position", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +100,26 @@ class Touch(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CadenceSlot(Base):
+    """Scratch lookup written by one planning run (``run_id``) and deleted at its end.
+
+    For each send window, lead zone, lead country and UTC hour of the planning horizon it
+    holds the first allowed send time and the frequency-cap interval around it, computed in
+    Python (zoneinfo, holidays) so that the planner itself stays one INSERT ... SELECT per step.
+    """
+
+    __tablename__ = "cadence_slots"
+
+    run_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tz: Mapped[str] = mapped_column(String(64), primary_key=True)
+    country: Mapped[str] = mapped_column(String(8), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    scheduled_at: Mapped[datetime]
+    cap_from: Mapped[datetime]
+    cap_to: Mapped[datetime]
 
 
 class Task(Base):

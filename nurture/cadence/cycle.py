@@ -1,0 +1,240 @@
+"""One nurture cycle: ``run_cycle(session, now=...)``.
+
+Order: route unassigned leads (when the routing capability is installed), sync touch
+statuses from the outbox and tasks, apply stop rules, enrol (events, dormant customers),
+plan due touches (queue e-mails, create owner tasks), fire escalations of missed hard
+deadlines, then measure coverage and repair gaps. Every step is idempotent, so two runs at
+the same ``now`` do nothing more than one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from nurture.cadence import coverage, dormant, planner
+from nurture.cadence.campaigns import load_specs
+from nurture.cadence.planner import dialect_insert
+from nurture.config import get_settings
+from nurture.db.cadence import Task
+from nurture.db.leads import Lead
+from nurture.db.team import Manager, Team
+
+
+@dataclass
+class CycleSummary:
+    now: datetime
+    routed: int | None = None  # None: routing capability not installed
+    stopped: dict[str, int] = field(default_factory=dict)
+    enrolled: dict[str, int] = field(default_factory=dict)
+    reengaged: int = 0
+    reengage_waiting: int = 0
+    planned: int = 0
+    skipped: int = 0
+    shifted: int = 0
+    completed: int = 0
+    emails_queued: int = 0
+    tasks_created: int = 0
+    escalations: int = 0
+    escalations_without_supervisor: int = 0
+    open_leads: int = 0
+    next_step_share: float = 1.0
+    first_touch_24h_share: float = 1.0
+    uncovered_found: int = 0
+    untouched_over_30d_found: int = 0
+    repaired: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["now"] = self.now.isoformat()
+        return out
+
+    @property
+    def did_anything(self) -> bool:
+        return bool(
+            self.routed
+            or self.stopped
+            or self.enrolled
+            or self.reengaged
+            or self.planned
+            or self.skipped
+            or self.shifted
+            or self.emails_queued
+            or self.tasks_created
+            or self.escalations
+            or self.repaired
+        )
+
+
+def route(session: Session, *, now: datetime) -> int | None:
+    """Call ``nurture.routing.route_unassigned`` when it exists; its count, or None."""
+    try:
+        module = importlib.import_module("nurture.routing")
+    except ImportError:
+        return None
+    fn = getattr(module, "route_unassigned", None)
+    if fn is None:
+        return None
+    result = fn(session, now=now)
+    if result is None:
+        return 0
+    if isinstance(result, int):
+        return result
+    for attr in ("assigned", "routed", "count"):
+        value = getattr(result, attr, None)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, list | tuple | dict):
+            return len(value)
+    if isinstance(result, dict):
+        for key in ("assigned", "routed", "count"):
+            if isinstance(result.get(key), int):
+                return int(result[key])
+    try:
+        return len(result)
+    except TypeError:
+        return 0
+
+
+def assign_task_owners(session: Session) -> None:
+    """Open tasks created before their lead had an owner go to the owner now."""
+    owner = select(Lead.owner_id).where(Lead.id == Task.lead_id).scalar_subquery()
+    session.execute(
+        update(Task)
+        .where(
+            Task.status == "open",
+            Task.manager_id.is_(None),
+            exists(select(Lead.id).where(Lead.id == Task.lead_id, Lead.owner_id.is_not(None))),
+        )
+        .values(manager_id=owner)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fire_escalations(session: Session, *, now: datetime) -> tuple[int, int]:
+    """Open hard-deadline tasks past due go to the team's supervisor (or the fallback
+    team's): ``escalated_at``/``escalated_to`` are set and a ``system/escalation`` e-mail
+    is queued (dedupe key ``escalation.<task id>``). Returns (escalated, no supervisor)."""
+    settings = get_settings()
+    fallback = session.scalars(
+        select(Team.supervisor_email)
+        .where(Team.is_fallback.is_(True), Team.supervisor_email.is_not(None))
+        .order_by(Team.id)
+        .limit(1)
+    ).first()
+    rows = session.execute(
+        select(
+            Task.id,
+            Task.lead_id,
+            Task.manager_id,
+            Task.kind,
+            Task.title,
+            Task.due_at,
+            Manager.name,
+            Manager.email,
+            Team.supervisor_email,
+        )
+        .select_from(Task)
+        .outerjoin(Manager, Manager.id == Task.manager_id)
+        .outerjoin(Team, Team.id == Manager.team_id)
+        .where(
+            Task.status == "open",
+            Task.deadline == "hard",
+            Task.due_at < now,
+            Task.escalated_at.is_(None),
+        )
+        .order_by(Task.id)
+    ).all()
+    messages: list[dict[str, Any]] = []
+    done: dict[str, list[int]] = {}
+    missing = 0
+    for task_id, lead_id, manager_id, kind, title, due_at, m_name, m_email, sup in rows:
+        supervisor = sup or fallback
+        if not supervisor:
+            missing += 1
+            continue
+        key = f"escalation.{task_id}"
+        messages.append(
+            {
+                "dedupe_key": key,
+                "message_id": f"<{key}@{settings.message_id_domain}>",
+                "kind": "system",
+                "lead_id": lead_id,
+                "manager_id": manager_id,
+                "campaign_slug": None,
+                "step": "escalation",
+                "template": "system/escalation",
+                "to_addr": supervisor,
+                "context": {
+                    "task": {
+                        "id": task_id,
+                        "kind": kind,
+                        "title": title,
+                        "due_at": due_at.isoformat(),
+                    },
+                    "owner": {"name": m_name, "email": m_email} if m_email else None,
+                    "supervisor_email": supervisor,
+                },
+                "status": "queued",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+        done.setdefault(supervisor, []).append(task_id)
+    from nurture.db.mail import OutboxMessage
+
+    for i in range(0, len(messages), 1000):
+        session.execute(
+            dialect_insert(session, OutboxMessage)
+            .values(messages[i : i + 1000])
+            .on_conflict_do_nothing()
+        )
+    for supervisor, ids in done.items():
+        for i in range(0, len(ids), 1000):
+            session.execute(
+                update(Task)
+                .where(Task.id.in_(ids[i : i + 1000]), Task.escalated_at.is_(None))
+                .values(escalated_at=now, escalated_to=supervisor)
+                .execution_options(synchronize_session=False)
+            )
+    return len(messages), missing
+
+
+def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
+    """Run one nurture cycle at ``now`` (aware UTC) in the caller's transaction."""
+    summary = CycleSummary(now=now)
+    summary.routed = route(session, now=now)
+    specs = load_specs(session)
+    planner.sync_touch_status(session)
+    summary.stopped = planner.apply_stop_rules(session, specs, now=now)
+    summary.enrolled = planner.enrol_automatic(session, specs, now=now)
+    again = dormant.reengage(session, specs, now=now)
+    summary.reengaged = again["reengaged"]
+    summary.reengage_waiting = again["waiting"]
+    plan = planner.plan_due(session, specs, now=now)
+    summary.planned = plan.planned
+    summary.skipped = plan.skipped
+    summary.shifted = plan.shifted
+    summary.completed = plan.completed
+    summary.emails_queued = plan.emails_queued
+    summary.tasks_created = plan.tasks_created
+    assign_task_owners(session)
+    summary.escalations, summary.escalations_without_supervisor = fire_escalations(session, now=now)
+    found = coverage.report(session, now=now)
+    summary.open_leads = found.open_leads
+    summary.next_step_share = found.next_step_share
+    summary.first_touch_24h_share = found.first_touch_24h_share
+    summary.uncovered_found = len(found.uncovered)
+    summary.untouched_over_30d_found = len(found.untouched_over_30d)
+    summary.repaired = coverage.repair(session, now=now)
+    return summary
+
+
+def count_open_tasks(session: Session) -> int:
+    return int(session.scalar(select(func.count(Task.id)).where(Task.status == "open")) or 0)
