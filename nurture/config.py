@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     routing_window_days: int = Field(
         default=28, ge=1, description="Routing: rolling window of the fairness report."
     )
+    frequency_cap: int = Field(
+        default=2, ge=1, description="Cadence: at most this many touches per lead per cap window."
+    )
+    frequency_cap_days: int = Field(default=7, ge=1, description="Cadence: cap window in days.")
     dkim_key_file: Path | None = Field(
         default=None, description="PEM private key; set it to DKIM-sign every e-mail."
     )
