@@ -53,8 +53,14 @@ class Pick:
 
 
 def _mix(member_id: int, salt: int) -> int:
-    """A deterministic, id-order-independent tie-breaker (Knuth multiplicative hash)."""
-    return ((member_id * 2654435761) ^ (salt * 40503 + 0x9E3779B9)) & 0xFFFFFFFF
+    """A deterministic tie-breaker that depends on the lead (``salt``), so equal members win
+    ties in turn, never by id order (seniority). 32-bit integer hash (lowbias32)."""
+    x = (member_id * 0x9E3779B1 + salt * 0x85EBCA77) & 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
 
 
 def pick(members: Sequence[Member], *, salt: int = 0, allow_overflow: bool = True) -> Pick | None:
