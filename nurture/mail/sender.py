@@ -374,8 +374,18 @@ class Sender:
 
 
 def send_due(limit: int | None = None, **kwargs: Any) -> SendSummary:
-    """Synchronous entry point (CLI, flows): send what is due and return the summary."""
-    return asyncio.run(Sender(**kwargs).run(limit))
+    """Synchronous entry point (CLI, flows): send what is due and return the summary.
+
+    Works inside a running event loop too (it then runs in a helper thread).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(Sender(**kwargs).run(limit))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(Sender(**kwargs).run(limit))).result()
 
 
 def preview(session: Session, name: str, lead_id: int, settings: Settings | None = None) -> bytes:
