@@ -110,7 +110,7 @@ def normalize_phone(value: str, region: str = "RU") -> tuple[str | None, str | N
         m = _RU_MOBILE.match(compact)
         if m:  # Russian mobile range 9xx: every number is valid (checked against the library)
             return "+7" + m.group(1), None
-    candidates = [s]
+    candidates = [compact if compact.startswith("+") else s]
     digits = re.sub(r"\D", "", compact)
     if not compact.startswith("+") and len(digits) >= 11:
         candidates.append("+" + digits)  # Excel dropped the plus of an international number

@@ -1,0 +1,73 @@
+"""Prefect flow: import every new lead list dropped into an inbox folder.
+
+Files are claimed by an atomic rename, imported by the same library as ``nurture import``
+(idempotent and resumable, so a retried or overlapping run doubles nothing), then moved to
+``done/`` or ``failed/``; the run's summary is published as a Markdown artifact. Event
+metadata: a sidecar ``<file>.event.yaml`` or the name ``<kind>--<date>--<event>.<ext>``
+(see nurture/intake/inbox.py and docs/intake.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+
+@task(cache_policy=NO_CACHE)
+def find_new_files(inbox: str) -> list[str]:
+    """Lead lists waiting in the inbox (including ones a crashed run left in processing/)."""
+    from nurture.intake.inbox import pending_files
+
+    return [str(p) for p in pending_files(Path(inbox))]
+
+
+@task(cache_policy=NO_CACHE)
+def import_inbox_file(path: str, inbox: str) -> dict[str, Any] | None:
+    """Claim, import and file away one lead list; ``None`` if another run claimed it."""
+    from dataclasses import asdict
+
+    from nurture.intake.inbox import claim, process_file
+
+    claimed = claim(Path(path), Path(inbox))
+    if claimed is None:
+        return None
+    return asdict(process_file(claimed, Path(inbox)))
+
+
+@task(cache_policy=NO_CACHE)
+def publish_summary(results: list[dict[str, Any]]) -> str:
+    """Publish the run's summary as a Prefect Markdown artifact."""
+    from nurture.intake.inbox import InboxResult, summary_markdown
+
+    markdown = summary_markdown([InboxResult(**r) for r in results])
+    create_markdown_artifact(key="intake-summary", markdown=markdown, description="Intake run")
+    return markdown
+
+
+@flow(name="intake-inbox", log_prints=True)
+def intake_inbox(inbox: str) -> list[dict[str, Any]]:
+    """Import new files from ``inbox``, move them to done/ or failed/, publish a summary."""
+    Path(inbox).mkdir(parents=True, exist_ok=True)
+    results = []
+    for path in find_new_files(inbox):
+        result = import_inbox_file(path, inbox)
+        if result is not None:
+            results.append(result)
+    publish_summary(results)
+    get_run_logger().info(
+        "%d files imported, %d failed",
+        sum(1 for r in results if r["ok"]),
+        sum(1 for r in results if not r["ok"]),
+    )
+    # Routing hook (wired by the lead): route_unassigned(session, now=...) after the imports.
+    return results
+
+
+if __name__ == "__main__":
+    import sys
+
+    intake_inbox(sys.argv[1] if len(sys.argv) > 1 else "inbox")

@@ -1,0 +1,268 @@
+"""Import into a real database (SQLite and PostgreSQL): counts, provenance, idempotency,
+interrupted imports, two importers at once, merges, exports."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import HEADER_RU, ROWS_RU, write_csv
+from sqlalchemy import Engine, func, select, text
+
+from nurture.db.leads import ImportBatch, Lead, LeadSource, PossibleDuplicate, QuarantineRow
+from nurture.db.session import session_scope
+from nurture.errors import NotALeadListError
+from nurture.intake.export import export_leads, export_quarantine
+from nurture.intake.merges import merge_leads, unmerge
+from nurture.intake.pipeline import import_file
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def scalar(engine: Engine, stmt: object) -> int:
+    with engine.connect() as c:
+        return int(c.execute(stmt).scalar() or 0)  # type: ignore[call-overload]
+
+
+def live_leads(engine: Engine) -> int:
+    return scalar(
+        engine, select(func.count()).select_from(Lead).where(Lead.merged_into_id.is_(None))
+    )
+
+
+def gen_rows(n: int, seed: int, people: int) -> list[list[str]]:
+    """``n`` rows about ``people`` persons: exact duplicates, case/format variants, junk."""
+    rnd = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        i = rnd.randrange(people)
+        kind = rnd.random()
+        email = f"user{i}@example{i % 7}.ru"
+        phone = f"+7 9{i:09d}"
+        if kind < 0.05:
+            rows.append([f"Nobody {i}", "", "", "", "", "", ""])
+        elif kind < 0.08:
+            rows.append(["", "", "", "", "", "", ""])
+        elif kind < 0.5:
+            rows.append([f"Петров{i % 50} Пётр", email.upper(), "", f"Co{i % 30}", "", "", ""])
+        else:
+            rows.append(
+                [
+                    f"Петров{i % 50} Пётр",
+                    email,
+                    f"8{phone[2:]}",
+                    f"Co{i % 30}",
+                    "",
+                    "Москва",
+                    "01.02.2026",
+                ]
+            )
+    return rows
+
+
+def check_invariants(engine: Engine, batch_id: int) -> ImportBatch:
+    with session_scope(engine) as s:
+        b = s.get(ImportBatch, batch_id)
+        assert b is not None
+        sources = s.scalar(select(func.count()).where(LeadSource.batch_id == batch_id))
+        quarantined = s.scalar(select(func.count()).where(QuarantineRow.batch_id == batch_id))
+        assert b.created + b.merged + b.quarantined == b.rows
+        assert sources == b.created + b.merged
+        assert quarantined == b.quarantined
+        for column in (Lead.email, Lead.phone):
+            dup = s.execute(
+                select(column, func.count())
+                .where(column.is_not(None), Lead.merged_into_id.is_(None))
+                .group_by(column)
+                .having(func.count() > 1)
+            ).all()
+            assert dup == []
+        s.expunge(b)
+        return b
+
+
+def test_example_files_every_row_accounted(db: Engine) -> None:
+    total_created = 0
+    for name, kind in [
+        ("innoprom-2026-badges.csv", "exhibition"),
+        ("seminar-2026-09-15-signups.xlsx", "seminar"),
+        ("webinar-2026-10-01-attendees.csv", "webinar"),
+        ("webform-2026-10.jsonl", "webform"),
+    ]:
+        s = import_file(EXAMPLES / name, event=name, kind=kind, engine=db)
+        assert s.created + s.merged + s.quarantined == s.rows > 0
+        check_invariants(db, s.batch_id)
+        total_created += s.created
+    assert live_leads(db) == total_created
+    # The same person met at three events keeps all three sources.
+    with session_scope(db) as s:
+        ivan = s.scalars(select(Lead).where(Lead.email == "ivan.ivanov@romashka.ru")).one()
+        assert (ivan.first_name, ivan.last_name, ivan.phone) == ("Иван", "Иванов", "+79123456789")
+        assert (ivan.country, ivan.language, ivan.timezone, ivan.status) == (
+            "RU",
+            "ru",
+            "Asia/Yekaterinburg",
+            "open",
+        )
+        kinds = s.scalars(select(LeadSource.event_id).where(LeadSource.lead_id == ivan.id)).all()
+        assert len(kinds) == 3
+        assert s.scalar(select(func.count()).select_from(PossibleDuplicate)) >= 2
+    # Importing again creates nothing and says so.
+    before = live_leads(db)
+    again = import_file(
+        EXAMPLES / "innoprom-2026-badges.csv",
+        event="innoprom-2026-badges.csv",
+        kind="exhibition",
+        engine=db,
+    )
+    assert again.already_imported and live_leads(db) == before
+
+
+def test_messy_csv_quarantine_export_and_reimport(db: Engine, tmp_path: Path) -> None:
+    rows = [*ROWS_RU, ["Лишний", "x@y.ru", "", "", "", "", "", "extra"]]
+    p = write_csv(
+        tmp_path / "expo.csv", HEADER_RU, rows, encoding="cp1251", delimiter=";", title="Выставка"
+    )
+    s = import_file(p, event="Expo", engine=db)
+    assert (s.rows, s.blank, s.created, s.merged, s.quarantined) == (6, 1, 3, 1, 2)
+    out = tmp_path / "q.csv"
+    with session_scope(db) as sess:
+        assert export_quarantine(sess, out=out) == 2
+    text_ = out.read_text(encoding="utf-8-sig")
+    assert "bad@@x" in text_ and "header has 7" in text_
+    # The lead whose name is HTML is stored as typed and escaped on export.
+    with session_scope(db) as sess:
+        lead = sess.scalars(select(Lead).where(Lead.email == "xss@example.org")).one()
+        assert "<script>" in (lead.first_name or "") + (lead.last_name or "")
+        export = tmp_path / "leads.csv"
+        assert export_leads(sess, out=export) == 3
+    raw = export.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows_out = list(csv.DictReader(export.read_text(encoding="utf-8-sig").splitlines()))
+    assert all("<script>" not in v for r in rows_out for v in r.values())
+    by_email = {r["email"]: r for r in rows_out}
+    assert by_email["xss@example.org"]["company"] == "'=1+2"
+    assert by_email["ivan@mail.ru"]["phone"] == "'+79001234567"
+    assert by_email["ivan@mail.ru"]["owner_email"] == ""
+    assert "Expo" in by_email["ivan@mail.ru"]["sources"]
+
+
+def test_interrupted_import_resumes_without_loss_or_doubles(db: Engine, tmp_path: Path) -> None:
+    rows = gen_rows(1500, seed=1, people=600)
+    p = write_csv(tmp_path / "big.csv", HEADER_RU, rows)
+    first = import_file(p, event="Big", engine=db, chunk_size=200, stop_after_chunks=3)
+    assert 0 < first.rows < 1500
+    done = import_file(p, event="Big", engine=db, chunk_size=200)
+    b = check_invariants(db, done.batch_id)
+    blank = sum(1 for r in rows if not any(r))
+    assert b.rows == 1500 - blank and b.blank == blank and b.status == "done"
+    # Same result as one uninterrupted import of the same file into a clean event.
+    expected_people = {r[1].lower() for r in rows if r[1]}
+    assert live_leads(db) == len(expected_people)
+
+
+def _worker(url: str, path: Path, event: str, chunk: int) -> subprocess.Popen[bytes]:
+    code = (
+        "import sys; from pathlib import Path; from nurture.intake.pipeline import import_file;"
+        f"s = import_file(Path({str(path)!r}), event={event!r}, chunk_size={chunk});"
+        "print(s.created, s.merged, s.quarantined, s.rows)"
+    )
+    env = {**os.environ, "NURTURE_DATABASE_URL": url}
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+def test_import_killed_with_sigkill_then_rerun(db: Engine, fresh_db: str, tmp_path: Path) -> None:
+    rows = gen_rows(4000, seed=2, people=1500)
+    p = write_csv(tmp_path / "kill.csv", HEADER_RU, rows)
+    proc = _worker(fresh_db, p, "Kill", 100)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        last = scalar(db, select(func.max(ImportBatch.last_row)))
+        if last and last > 400:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = scalar(db, select(func.max(ImportBatch.rows)))
+    assert partial > 0
+    rerun = _worker(fresh_db, p, "Kill", 100)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err.decode()
+    batch_id = scalar(db, select(func.max(ImportBatch.id)))
+    b = check_invariants(db, batch_id)
+    assert b.rows + b.blank == 4000
+    assert live_leads(db) == len({r[1].lower() for r in rows if r[1]})
+
+
+@pytest.mark.slow
+def test_two_workers_never_create_the_same_person_twice(
+    db: Engine, fresh_db: str, tmp_path: Path
+) -> None:
+    rows = gen_rows(3000, seed=3, people=800)
+    a = write_csv(tmp_path / "a.csv", HEADER_RU, rows[:1500] + rows[:300])
+    b = write_csv(tmp_path / "b.csv", HEADER_RU, list(reversed(rows[1000:])))
+    procs = [_worker(fresh_db, a, "A", 100), _worker(fresh_db, b, "B", 100)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    people = {r[1].lower() for r in rows if r[1]}
+    assert live_leads(db) == len(people)
+    total_created = 0
+    with db.connect() as c:
+        for (batch_id,) in c.execute(select(ImportBatch.id)):
+            total_created += check_invariants(db, batch_id).created
+    assert total_created == len(people)
+
+
+def test_merge_and_unmerge_roundtrip(db: Engine, tmp_path: Path) -> None:
+    p = write_csv(
+        tmp_path / "m.csv",
+        ["Name", "Email", "Phone", "Company"],
+        [
+            ["Jane Doe", "jane@globex.com", "", "Globex"],
+            ["Jane Doe", "j.doe@globex-corp.com", "+1 415 555 0199", "Globex Corp"],
+        ],
+    )
+    s = import_file(p, event="Seminar", kind="seminar", engine=db)
+    assert s.possible_duplicates == 1
+    with session_scope(db) as sess:
+        a, b = sess.scalars(select(Lead.id).order_by(Lead.id)).all()
+        entry = merge_leads(sess, survivor_id=a, merged_id=b, reason="test")
+        merge_id = entry.id
+    with session_scope(db) as sess:
+        survivor = sess.get(Lead, a)
+        assert survivor is not None and survivor.phone == "+14155550199"
+        assert sess.scalar(select(func.count()).where(LeadSource.lead_id == a)) == 2
+    with session_scope(db) as sess:
+        unmerge(sess, merge_or_lead_id=merge_id)
+    with session_scope(db) as sess:
+        survivor, restored = sess.get(Lead, a), sess.get(Lead, b)
+        assert survivor is not None and restored is not None
+        assert survivor.phone is None and restored.merged_into_id is None
+        assert restored.phone == "+14155550199"
+        assert sess.scalar(select(func.count()).where(LeadSource.lead_id == b)) == 1
+
+
+def test_not_a_lead_list_writes_nothing(db: Engine, tmp_path: Path) -> None:
+    p = tmp_path / "photo.csv"
+    p.write_bytes(os.urandom(4096))
+    with pytest.raises(NotALeadListError):
+        import_file(p, event="X", engine=db)
+    with db.connect() as c:
+        assert c.execute(text("select count(*) from events")).scalar() == 0
+        assert c.execute(text("select count(*) from import_batches")).scalar() == 0
