@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from nurture.db import Absence, Lead, Manager, RoutingRule, Team
+
+_SEQ = itertools.count(1)
 
 # Wednesday 10:00 Moscow time
 NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
@@ -95,7 +98,7 @@ def seed_team(session: Session) -> dict[str, Any]:
 
 def add_leads(session: Session, n: int, **fields: Any) -> list[int]:
     rows = [
-        {"first_name": f"Lead{i}", "email": f"lead{i}.{id(fields)}@example.org", **fields}
+        {"first_name": f"Lead{i}", "email": f"lead{next(_SEQ)}@example.org", **fields}
         for i in range(n)
     ]
     return list(session.execute(insert(Lead).returning(Lead.id), rows).scalars())
@@ -119,3 +122,9 @@ def leads(session: Session) -> Any:
         return add_leads(session, n, **fields)
 
     return make
+
+
+@pytest.fixture()
+def seed() -> Any:
+    """``seed(session)`` writes the two-team configuration (for tests with real commits)."""
+    return seed_team
