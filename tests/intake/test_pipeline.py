@@ -187,25 +187,25 @@ def _worker(url: str, path: Path, event: str, chunk: int) -> subprocess.Popen[by
 
 @pytest.mark.slow
 def test_import_killed_with_sigkill_then_rerun(db: Engine, fresh_db: str, tmp_path: Path) -> None:
-    rows = gen_rows(4000, seed=2, people=1500)
+    rows = gen_rows(1500, seed=2, people=600)
     p = write_csv(tmp_path / "kill.csv", HEADER_RU, rows)
-    proc = _worker(fresh_db, p, "Kill", 100)
+    proc = _worker(fresh_db, p, "Kill", 50)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         last = scalar(db, select(func.max(ImportBatch.last_row)))
-        if last and last > 400:
+        if last and last > 150:
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = scalar(db, select(func.max(ImportBatch.rows)))
     assert partial > 0
-    rerun = _worker(fresh_db, p, "Kill", 100)
-    out, err = rerun.communicate(timeout=120)
+    rerun = _worker(fresh_db, p, "Kill", 50)
+    _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err.decode()
     batch_id = scalar(db, select(func.max(ImportBatch.id)))
     b = check_invariants(db, batch_id)
-    assert b.rows + b.blank == 4000
+    assert b.rows + b.blank == 1500
     assert live_leads(db) == len({r[1].lower() for r in rows if r[1]})
 
 
@@ -213,10 +213,10 @@ def test_import_killed_with_sigkill_then_rerun(db: Engine, fresh_db: str, tmp_pa
 def test_two_workers_never_create_the_same_person_twice(
     db: Engine, fresh_db: str, tmp_path: Path
 ) -> None:
-    rows = gen_rows(3000, seed=3, people=800)
-    a = write_csv(tmp_path / "a.csv", HEADER_RU, rows[:1500] + rows[:300])
-    b = write_csv(tmp_path / "b.csv", HEADER_RU, list(reversed(rows[1000:])))
-    procs = [_worker(fresh_db, a, "A", 100), _worker(fresh_db, b, "B", 100)]
+    rows = gen_rows(1200, seed=3, people=400)
+    a = write_csv(tmp_path / "a.csv", HEADER_RU, rows[:700] + rows[:150])
+    b = write_csv(tmp_path / "b.csv", HEADER_RU, list(reversed(rows[400:])))
+    procs = [_worker(fresh_db, a, "A", 50), _worker(fresh_db, b, "B", 50)]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()

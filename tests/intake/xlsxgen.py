@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """A minimal XLSX writer for test corpora and the benchmark (no openpyxl in the project).
 
 Cells: ``str`` as inline strings, ``int``/``float`` as numbers, ``date``/``datetime`` as
