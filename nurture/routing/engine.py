@@ -104,6 +104,8 @@ class Router:
         self.fallback: TeamInfo | None = fallbacks[0] if fallbacks else None
         self.needs_event_kind = any(r.uses_event_kind for r in self.rules)
         self.needs_score = any(r.uses_score for r in self.rules)
+        # memo: lead key -> (first matching rule, per team: fitting members, all members)
+        self._plans: dict[tuple[Any, ...], tuple[Rule | None, dict[int, list[Member]]]] = {}
 
     def add_manager(self, info: ManagerInfo) -> None:
         """Know a manager outside any team (e.g. a previous owner who changed team)."""
@@ -116,14 +118,33 @@ class Router:
             f"{m.member.load} of {m.capacity} this week{extra})"
         )
 
-    def _pick_in_team(self, team: TeamInfo, lead: LeadFacts, overflow: bool) -> Pick | None:
-        members = [m for m in team.managers if m.in_rotation]
-        fitting = [m.member for m in members if compatible(m.profile, lead)]
+    def _plan(self, lead: LeadFacts) -> tuple[Rule | None, dict[int, list[Member]]]:
+        """The matching rule and each team's profile-fitting members, memoised by the
+        lead's routing fields (1,000,000 leads share a few thousand combinations)."""
+        key = lead.key()
+        plan = self._plans.get(key)
+        if plan is None:
+            fitting = {
+                t.id: [
+                    m.member for m in t.managers if m.in_rotation and compatible(m.profile, lead)
+                ]
+                for t in self.teams.values()
+            }
+            plan = (first_match(self.rules, lead), fitting)
+            if len(self._plans) > 100_000:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def _pick_in_team(
+        self, team: TeamInfo, lead: LeadFacts, overflow: bool, fitting: list[Member]
+    ) -> Pick | None:
         if fitting:
             p = pick(fitting, salt=lead.id, allow_overflow=overflow)
             if p is not None:
                 return p
-        return pick([m.member for m in members], salt=lead.id, allow_overflow=overflow)
+        members = [m.member for m in team.managers if m.in_rotation]
+        return pick(members, salt=lead.id, allow_overflow=overflow)
 
     def decide(
         self,
@@ -148,7 +169,7 @@ class Router:
                     reason=f"{prefix}returning lead -> previous owner {prev.name}",
                     round_robin=False,
                 )
-        rule = first_match(self.rules, lead)
+        rule, fitting = self._plan(lead)
         steps: list[str] = []
         team: TeamInfo | None = None
         if rule is None:
@@ -195,7 +216,7 @@ class Router:
         for overflow in (False, True):
             tried: list[str] = []
             for t in chain:
-                p = self._pick_in_team(t, lead, overflow)
+                p = self._pick_in_team(t, lead, overflow, fitting[t.id])
                 label = f"team {t.name}" + (" (fallback)" if t.fallback and t is not team else "")
                 if p is None:
                     tried.append(f"{label} (nobody available)")

@@ -28,30 +28,6 @@ def local_label(moment: datetime, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def task_row(
-    *,
-    lead_id: int,
-    manager_id: int,
-    name: str,
-    company: str | None,
-    reason: str,
-    due: datetime,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "source_key": task_key(lead_id, manager_id),
-        "lead_id": lead_id,
-        "manager_id": manager_id,
-        "kind": "first_contact",
-        "title": f"First contact: {name}" + (f" ({company})" if company else ""),
-        "instructions": reason,
-        "due_at": due,
-        "deadline": "hard",
-        "status": "open",
-        "created_at": now,
-    }
-
-
 def digest_entry(
     row: Any, *, name: str, kind: str, reason: str, due: datetime, tz: str
 ) -> dict[str, Any]:

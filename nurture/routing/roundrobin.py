@@ -70,29 +70,35 @@ def pick(members: Sequence[Member], *, salt: int = 0, allow_overflow: bool = Tru
     Returns None only when nobody is present (all absent, departed or weight 0), or when
     everyone present is full and ``allow_overflow`` is False.
     """
-    eligible = [m for m in members if m.present and m.has_room]
+    eligible = [m for m in members if m.available and m.weight > 0 and m.load < m.capacity]
     overflow = False
     if not eligible:
         if not allow_overflow:
             return None
-        eligible = [m for m in members if m.present]
+        eligible = [m for m in members if m.available and m.weight > 0]
         if not eligible:
             return None
         overflow = True
-    total = sum(m.weight for m in eligible)
+    total = 0.0
+    for m in eligible:
+        total += m.weight
     k = len(eligible)
     c = 1.0 / (2 * (k - 1)) if k > 1 else 0.0
-    for m in eligible:
-        m.credit += m.weight / total
-    owed = [m for m in eligible if m.credit >= c - 1e-9] or eligible
-    chosen = min(
-        owed,
-        key=lambda m: (
-            round((1.0 - c - m.credit) * total / m.weight, 9),
-            m.load / m.weight,
-            _mix(m.id, salt),
-        ),
-    )
+    chosen = eligible[0]
+    if k > 1:
+        best: tuple[float, float, int] | None = None
+        for m in eligible:
+            m.credit += m.weight / total
+        owed = [m for m in eligible if m.credit >= c - 1e-9] or eligible
+        for m in owed:
+            # earliest next turn first; then lower load per weight; then a per-lead hash
+            key = (round((1.0 - c - m.credit) * total / m.weight, 9), m.load / m.weight, 0)
+            if best is None or key[:2] < best[:2]:
+                best, chosen = key, m
+            elif key[:2] == best[:2] and _mix(m.id, salt) > _mix(chosen.id, salt):
+                chosen = m
+    else:
+        chosen.credit += 1.0
     chosen.credit -= 1.0
     chosen.load += 1
     return Pick(chosen, overflow)

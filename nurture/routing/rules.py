@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 #: Lead fields a rule may test with a list of values.
@@ -20,14 +21,19 @@ SCORE_FIELDS = ("score_min", "score_max")
 CONDITION_FIELDS = LIST_FIELDS + SCORE_FIELDS
 
 
+@lru_cache(maxsize=65536)
+def _norm(value: str) -> str:
+    return " ".join(value.replace("ё", "е").replace("Ё", "Е").casefold().split())
+
+
 def norm(value: str | None) -> str:
     """Comparable form of a value: trimmed, case-folded, ``ё`` as ``е``, inner spaces single."""
     if value is None:
         return ""
-    return " ".join(str(value).replace("ё", "е").replace("Ё", "Е").casefold().split())
+    return _norm(str(value))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LeadFacts:
     """What routing knows of one lead."""
 
@@ -40,6 +46,19 @@ class LeadFacts:
     segment: str | None = None
     event_kinds: frozenset[str] = frozenset()
     score: float | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        """Everything a routing decision depends on except the id (for memoising)."""
+        return (
+            self.country,
+            self.city,
+            self.language,
+            self.interest,
+            self.company,
+            self.segment,
+            self.event_kinds,
+            self.score,
+        )
 
     def values(self, name: str) -> list[str]:
         """Normalised values of field ``name`` (``event_kind`` may have several)."""
@@ -61,6 +80,16 @@ class Rule:
     team: str | None = None
     manager: str | None = None
     position: int = 0
+
+    @cached_property
+    def patterns(self) -> dict[str, list[str]]:
+        """Normalised accepted values per list condition (computed once)."""
+        out: dict[str, list[str]] = {}
+        for name, accepted in self.conditions.items():
+            if name in SCORE_FIELDS or not accepted:
+                continue
+            out[name] = [norm(a) for a in (accepted if isinstance(accepted, list) else [accepted])]
+        return out
 
     @property
     def uses_event_kind(self) -> bool:
@@ -99,7 +128,7 @@ def matches(rule: Rule, lead: LeadFacts) -> bool:
             continue
         if not accepted:
             continue
-        patterns = [norm(a) for a in (accepted if isinstance(accepted, list) else [accepted])]
+        patterns = rule.patterns[name]
         values = lead.values(name)
         if not any(_pattern_match(v, patterns) for v in values):
             return False

@@ -16,10 +16,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, select, text, update
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from nurture.config import get_settings
+from nurture.db.base import UTCDateTime
 from nurture.db.cadence import Task
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.mail import OutboxMessage
@@ -27,7 +41,7 @@ from nurture.db.scoring import LeadScore
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
 from nurture.routing.calendar import add_business_hours, local_date, next_working_moment, week_start
 from nurture.routing.engine import Decision, ManagerInfo, Router, TeamInfo
-from nurture.routing.notify import DIGEST_LEADS_SHOWN, digest_entry, digest_row, task_row
+from nurture.routing.notify import DIGEST_LEADS_SHOWN, digest_entry, digest_row
 from nurture.routing.roundrobin import normalise
 from nurture.routing.rules import LeadFacts, Rule
 
@@ -68,25 +82,24 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def _dialect_insert(session: Session, table: Table) -> Any:
+    """The backend's INSERT (with ``on_conflict_do_nothing``)."""
+    if _is_pg(session):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
 def _insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
     """INSERT ... ON CONFLICT (key) DO NOTHING; returns rows inserted."""
     if not rows:
         return 0
-    if _is_pg(session):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=[key])
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+    stmt = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=[key])
     stmt = stmt.returning(table.c.id)
     return len(session.execute(stmt, rows).all())
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def take_lock(session: Session) -> None:
@@ -295,7 +308,6 @@ class _Writer:
             old = from_owner.get(d.lead_id) if from_owner is not None else None
             groups[(d.manager_id, old)].append(d)
         assignments: list[dict[str, Any]] = []
-        tasks: list[dict[str, Any]] = []
         for (manager_id, old), group in groups.items():
             ids = [d.lead_id for d in group]
             if old is None:
@@ -318,8 +330,6 @@ class _Writer:
             for d in group:
                 if d.lead_id not in claimed:
                     continue
-                r = rows[d.lead_id]
-                name = full_name(r.first_name, r.last_name, r.email, r.id)
                 assignments.append(
                     {
                         "lead_id": d.lead_id,
@@ -333,18 +343,7 @@ class _Writer:
                         "previous_manager_id": old,
                     }
                 )
-                tasks.append(
-                    task_row(
-                        lead_id=d.lead_id,
-                        manager_id=manager_id,
-                        name=name,
-                        company=r.company,
-                        reason=d.reason,
-                        due=due,
-                        now=self.now,
-                    )
-                )
-                self._digest_add(m, d, r, name, due)
+                self._digest_add(m, d, rows[d.lead_id], due)
                 self.summary.assigned += 1
                 self.summary.by_manager[m.email] = self.summary.by_manager.get(m.email, 0) + 1
                 if d.kind == "returning":
@@ -355,12 +354,73 @@ class _Writer:
                     self.summary.overflow += 1
             if old is not None and claimed:
                 self._hand_over_tasks(sorted(claimed), old, manager_id)
-        if assignments:
-            self.session.execute(_table(Assignment).insert(), assignments)
-        for chunk in _chunks(tasks, 5000):
-            self.summary.tasks += _insert_ignore(
-                self.session, _table(Task), list(chunk), "source_key"
+        if not assignments:
+            return
+        last_id = self.session.execute(select(func.max(Assignment.id))).scalar() or 0
+        self.session.execute(insert(_table(Assignment)), assignments)
+        self.summary.tasks += self._tasks_from_log(last_id)
+
+    def _tasks_from_log(self, after_id: int) -> int:
+        """One first-contact task per assignment logged after ``after_id``: a single
+        INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING."""
+        a, lead = _table(Assignment), _table(Lead)
+        name = func.coalesce(
+            func.nullif(
+                func.trim(
+                    func.coalesce(lead.c.first_name, "") + " " + func.coalesce(lead.c.last_name, "")
+                ),
+                "",
+            ),
+            lead.c.email,
+            literal("lead #", String) + cast(lead.c.id, String),
+        )
+        company = case(
+            (lead.c.company.is_not(None), literal(" (", String) + lead.c.company + ")"),
+            else_=literal("", String),
+        )
+        due = case(
+            {mid: literal(at, UTCDateTime()) for mid, at in self.due.items()},
+            value=a.c.manager_id,
+        )
+        rows = (
+            select(
+                literal("first_contact.", String)
+                + cast(a.c.lead_id, String)
+                + "."
+                + cast(a.c.manager_id, String),
+                a.c.lead_id,
+                a.c.manager_id,
+                literal("first_contact", String),
+                literal("First contact: ", String) + name + company,
+                a.c.reason,
+                due,
+                literal("hard", String),
+                literal("open", String),
+                literal(self.now, UTCDateTime()),
             )
+            .select_from(a.join(lead, lead.c.id == a.c.lead_id))
+            .where(a.c.id > after_id)
+        )
+        columns = [
+            "source_key",
+            "lead_id",
+            "manager_id",
+            "kind",
+            "title",
+            "instructions",
+            "due_at",
+            "deadline",
+            "status",
+            "created_at",
+        ]
+        table = _table(Task)
+        stmt = (
+            _dialect_insert(self.session, table)
+            .from_select(columns, rows)
+            .on_conflict_do_nothing(index_elements=["source_key"])
+            .returning(table.c.id)
+        )
+        return len(self.session.execute(stmt).all())
 
     def _hand_over_tasks(self, lead_ids: list[int], old: int, new: int) -> None:
         """On rebalance: the old owner's open first-contact tasks are cancelled (the new
@@ -381,7 +441,7 @@ class _Writer:
             .values(manager_id=new)
         )
 
-    def _digest_add(self, m: ManagerInfo, d: Decision, r: Any, name: str, due: datetime) -> None:
+    def _digest_add(self, m: ManagerInfo, d: Decision, r: Any, due: datetime) -> None:
         dg = self.digests.get(m.id)
         if dg is None:
             dg = self.digests[m.id] = _Digest(m)
@@ -389,6 +449,7 @@ class _Writer:
         if dg.first_lead_id is None or d.lead_id < dg.first_lead_id:
             dg.first_lead_id = d.lead_id
         if len(dg.leads) < DIGEST_LEADS_SHOWN:
+            name = full_name(r.first_name, r.last_name, r.email, r.id)
             dg.leads.append(
                 digest_entry(r, name=name, kind=d.kind, reason=d.reason, due=due, tz=m.timezone)
             )
