@@ -17,12 +17,14 @@ The result parses with :mod:`email` (tests check it) and is what goes on the wir
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import cached_property
 
 __all__ = ["MessageBuilder", "encode_header_value", "format_address"]
 
@@ -32,22 +34,19 @@ _WORD_BYTES = 45  # 45 bytes -> 60 base64 chars; "=?utf-8?b?" + 60 + "?=" = 72 <
 
 
 def _encoded_words(value: str) -> list[str]:
+    """RFC 2047 base64 words of at most 45 UTF-8 bytes each, never splitting a character."""
+    raw = value.encode("utf-8")
     words: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    for ch in value:
-        n = len(ch.encode("utf-8"))
-        if size + n > _WORD_BYTES and chunk:
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(ch)
-        size += n
-    if chunk:
-        words.append("".join(chunk))
-    return [
-        "=?utf-8?b?" + binascii.b2a_base64(w.encode("utf-8"), newline=False).decode() + "?="
-        for w in words
-    ]
+    start = 0
+    while start < len(raw):
+        end = min(start + _WORD_BYTES, len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # continuation byte: back off
+            end -= 1
+        words.append(
+            "=?utf-8?b?" + binascii.b2a_base64(raw[start:end], newline=False).decode() + "?="
+        )
+        start = end
+    return words
 
 
 def encode_header_value(value: str, *, name_len: int = 9) -> str:
@@ -99,9 +98,21 @@ def _body(text: str) -> tuple[str, bytes]:
     raw = text.replace("\n", "\r\n").encode("utf-8")
     if text.isascii():
         return "quoted-printable", binascii.b2a_qp(raw, istext=True)
-    b64 = binascii.b2a_base64(raw, newline=False)
-    lines = [b64[i : i + 76] for i in range(0, len(b64), 76)]
-    return "base64", b"\r\n".join(lines) + b"\r\n"
+    return "base64", base64.encodebytes(raw).replace(b"\n", b"\r\n")
+
+
+_DATE_CACHE: dict[int, str] = {}
+
+
+def _date_header(when: datetime) -> str:
+    """RFC 5322 date, cached per second (formatting costs more than the rest of a header)."""
+    second = int(when.timestamp())
+    text = _DATE_CACHE.get(second)
+    if text is None:
+        if len(_DATE_CACHE) > 64:
+            _DATE_CACHE.clear()
+        text = _DATE_CACHE[second] = format_datetime(when.replace(microsecond=0))
+    return text
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,7 @@ class MessageBuilder:
     sender_name: str | None = None
     reply_to: str | None = None
 
-    @property
+    @cached_property
     def from_header(self) -> str:
         return format_address(self.sender_email, self.sender_name)
 
@@ -143,7 +154,7 @@ class MessageBuilder:
         if not (message_id.startswith("<") and message_id.endswith(">") and "@" in message_id):
             raise ValueError(f"Message-ID must look like <left@right>: {message_id!r}")
         boundary = "=_n" + hashlib.blake2b(message_id.encode(), digest_size=12).hexdigest()
-        when = format_datetime(date or datetime.now(UTC))
+        when = _date_header(date or datetime.now(UTC))
         headers = [
             f"From: {self.from_header}",
             f"To: {format_address(to_addr)}",

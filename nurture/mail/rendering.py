@@ -2,9 +2,10 @@
 
 The language is the lead's when a variant exists, else ``en``. Both files ``extends`` the
 base layouts and define ``{% block subject %}`` and ``{% block body %}``; the subject comes
-from the text variant (no HTML escaping), whitespace collapsed. CSS in the HTML is inlined
-with css-inline (mail clients drop ``<style>``). Templates run in the sandboxed environment
-(marketers author them) and are compiled once per process.
+from the text variant (no HTML escaping), whitespace collapsed: ``email/base.txt`` prints
+it first, followed by ``SUBJECT_END``, so one render gives both subject and text. CSS in the
+HTML is inlined with css-inline (mail clients drop ``<style>``). Templates run in the
+sandboxed environment (marketers author them) and are compiled once per process.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, Template, TemplateNotFound
 
-from nurture.mail.templating import get_sandboxed_environment
+from nurture.mail.templating import SUBJECT_END, get_sandboxed_environment
 
 __all__ = ["DEFAULT_LANGUAGE", "Rendered", "Renderer", "TemplateMissingError"]
 
@@ -91,13 +92,17 @@ class Renderer:
         """Subject, HTML (CSS inlined) and text of ``name`` for a lead speaking ``language``."""
         pair = self.resolve(name, language)
         ctx = dict(context)
-        subject = render_block(pair.text, "subject", ctx)
+        head, sep, text = pair.text.render(ctx).partition(SUBJECT_END)
+        if sep:  # base.txt prints the subject block first (one render instead of two)
+            subject = " ".join(head.split())
+            text = text.lstrip("\n")
+        else:
+            subject, text = render_block(pair.text, "subject", ctx), head
         if not subject:
             raise ValueError(f"email/{name}.{pair.language}.txt: the subject block is empty")
         html = pair.html.render(ctx)
         if self._inliner is not None:
             html = self._inliner.inline(html)
-        text = pair.text.render(ctx)
         return Rendered(subject=subject, html=html, text=text, language=pair.language)
 
 

@@ -57,6 +57,7 @@ LEAD_FIELDS = (
     "owner_id",
     "extra",
 )
+FLAG_FIELDS = ("do_not_contact", "unsubscribed_at", "email_status")
 
 
 def _now() -> datetime:
@@ -153,19 +154,22 @@ class Sender:
             return self._jobs(session, rows)
 
     def _jobs(self, session: Session, rows: Sequence[outbox.ClaimedRow]) -> list[Job]:
-        lead_ids = {r.lead_id for r in rows if r.lead_id is not None}
-        leads: dict[int, Lead] = {}
+        lead_ids = sorted({r.lead_id for r in rows if r.lead_id is not None})
+        leads: dict[int, dict[str, Any]] = {}
+        columns = [getattr(Lead, name) for name in (*LEAD_FIELDS, *FLAG_FIELDS)]
         for i in range(0, len(lead_ids), 1000):
-            chunk = sorted(lead_ids)[i : i + 1000]
-            leads.update(
-                (ld.id, ld) for ld in session.scalars(select(Lead).where(Lead.id.in_(chunk)))
-            )
+            query = select(*columns).where(Lead.id.in_(lead_ids[i : i + 1000]))
+            leads.update((m["id"], dict(m)) for m in session.execute(query).mappings())
         manager_ids = {r.manager_id for r in rows if r.manager_id is not None}
-        manager_ids |= {ld.owner_id for ld in leads.values() if ld.owner_id is not None}
+        manager_ids |= {ld["owner_id"] for ld in leads.values() if ld["owner_id"] is not None}
         managers = (
             {
                 m.id: {"id": m.id, "name": m.name, "email": m.email}
-                for m in session.scalars(select(Manager).where(Manager.id.in_(manager_ids)))
+                for m in session.execute(
+                    select(Manager.id, Manager.name, Manager.email).where(
+                        Manager.id.in_(manager_ids)
+                    )
+                )
             }
             if manager_ids
             else {}
@@ -180,19 +184,23 @@ class Sender:
         jobs = []
         for r in rows:
             lead = leads.get(r.lead_id) if r.lead_id is not None else None
-            manager_id = r.manager_id or (lead.owner_id if lead is not None else None)
+            manager_id = r.manager_id or (lead["owner_id"] if lead is not None else None)
             slug = r.campaign_slug or ""
+            flags = None
+            if lead is not None:
+                flags = LeadFlags(
+                    do_not_contact=bool(lead.pop("do_not_contact")),
+                    unsubscribed=lead.pop("unsubscribed_at") is not None,
+                    undeliverable=lead.pop("email_status") == "undeliverable",
+                )
+                lead["full_name"] = " ".join(
+                    p for p in (lead["first_name"], lead["last_name"]) if p
+                )
             jobs.append(
                 Job(
                     row=r,
-                    lead=lead_context(lead) if lead is not None else None,
-                    flags=LeadFlags(
-                        do_not_contact=bool(lead.do_not_contact),
-                        unsubscribed=lead.unsubscribed_at is not None,
-                        undeliverable=lead.email_status == "undeliverable",
-                    )
-                    if lead is not None
-                    else None,
+                    lead=lead,
+                    flags=flags,
                     manager=managers.get(manager_id) if manager_id is not None else None,
                     campaign=self._campaigns.get(slug, {"slug": slug, "name": slug}),
                     scopes=scopes.get(r.to_addr.strip().lower(), {}),

@@ -20,7 +20,11 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from nurture.config import get_settings
 
-__all__ = ["get_environment", "get_sandboxed_environment"]
+__all__ = ["SUBJECT_END", "get_environment", "get_sandboxed_environment"]
+
+#: Printed by ``email/base.txt`` right after the subject block, so one render of the text
+#: template yields both the subject and the text body.
+SUBJECT_END = "\x1e"
 
 _AUTOESCAPE = select_autoescape(
     enabled_extensions=("html", "htm", "xml"), default_for_string=True, default=False
@@ -46,6 +50,7 @@ def _environment(templates_dir: Path, sandboxed: bool) -> Environment:
         cache_size=2000,
         finalize=_finalize,
     )
+    env.globals["SUBJECT_END"] = SUBJECT_END
     return env
 
 
