@@ -26,13 +26,13 @@ from sqlalchemy import func, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Report, peak_rss_mb, timed  # noqa: E402
+from common import Report, peak_rss_mb, timed
 
-from nurture.db import Assignment, Lead, Task  # noqa: E402
-from nurture.db.session import init_db, make_engine, session_scope  # noqa: E402
-from nurture.routing import route_unassigned  # noqa: E402
-from nurture.routing.admin import apply_team_file  # noqa: E402
-from nurture.routing.config import load_team_file  # noqa: E402
+from nurture.db import Assignment, Lead, Task
+from nurture.db.session import init_db, make_engine, session_scope
+from nurture.routing import route_unassigned
+from nurture.routing.admin import apply_team_file
+from nurture.routing.config import load_team_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
