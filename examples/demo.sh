@@ -9,6 +9,10 @@ echo "== schema"
 "$N" init
 
 # --- routing: team and rules ---
+echo "== routing: two teams, supervisors, one manager on leave, weighted round-robin"
+"$N" team load examples/team.yaml
+"$N" team absent dmitry.volkov@example.ru --from 2026-12-28 --to 2027-01-08 --reason "New Year holidays"
+"$N" team report
 
 # --- intake: event lists ---
 
