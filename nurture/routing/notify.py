@@ -76,6 +76,8 @@ def digest_row(
         "template": DIGEST_TEMPLATE,
         "to_addr": manager_email,
         "context": {
+            # the digest goes TO the manager: no signature block of the base layout
+            "manager": None,
             "language": language,
             "manager_name": manager_name,
             "leads": entries,
