@@ -74,14 +74,28 @@ def absent_command(
         d_from, d_to = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError as exc:
         raise InputError(f"dates must be YYYY-MM-DD ({exc})", field="--from/--to") from None
+    from sqlalchemy import func, select
+
+    from nurture.db.leads import Lead
+
     with cli_session() as session:
         m, added = add_absence(session, email=email, start=d_from, end=d_to, reason=reason)
         name = m.name
+        open_leads = session.execute(
+            select(func.count()).where(Lead.owner_id == m.id, Lead.status == "open")
+        ).scalar_one()
     if json_out:
-        print_json({"email": email, "from": d_from, "to": d_to, "added": added})
+        print_json(
+            {"email": email, "from": d_from, "to": d_to, "added": added, "open_leads": open_leads}
+        )
     else:
         state = "recorded" if added else "already recorded"
         typer.echo(f"{name} absent {d_from}..{d_to}: {state}")
+        if open_leads:
+            typer.echo(
+                f"{name} owns {open_leads} open leads: `nurture team rebalance` moves them "
+                "(once the absence has started)"
+            )
 
 
 @team_app.command("rebalance")
