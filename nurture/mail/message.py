@@ -30,11 +30,13 @@ __all__ = ["MessageBuilder", "encode_header_value", "format_address"]
 
 CRLF = "\r\n"
 _SPECIALS = set('()<>[]:;@\\,."')
-_WORD_BYTES = 45  # 45 bytes -> 60 base64 chars; "=?utf-8?b?" + 60 + "?=" = 72 <= 75
+_WORD_BYTES = (
+    39  # 39 bytes -> 52 base64 chars; "=?utf-8?b?" + 52 + "?=" = 64: fits after "Subject: "
+)
 
 
 def _encoded_words(value: str) -> list[str]:
-    """RFC 2047 base64 words of at most 45 UTF-8 bytes each, never splitting a character."""
+    """RFC 2047 base64 words of at most 39 UTF-8 bytes each, never splitting a character."""
     raw = value.encode("utf-8")
     words: list[str] = []
     start = 0
@@ -83,7 +85,7 @@ def format_address(email: str, name: str | None = None) -> str:
         return addr
     name = " ".join(name.split())
     if not name.isascii():
-        return f"{' '.join(_encoded_words(name))} <{addr}>"
+        return (CRLF + " ").join([*_encoded_words(name), f"<{addr}>"])
     if any(c in _SPECIALS for c in name):
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}" <{addr}>'

@@ -1,0 +1,135 @@
+"""Outbox state machine: claiming, recording, backoff and the reconcile policy."""
+
+from __future__ import annotations
+
+import random
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mail_support import add_leads, queue_messages
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.db.mail import OutboxMessage, Suppression
+from nurture.mail import outbox
+from nurture.mail.journal import Journal, journal_path
+from nurture.mail.suppression import LeadFlags, block_reason
+from nurture.mail.transport import SmtpConfig, classify
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DEAD = f"{socket.gethostname()}:999999:deadbeef"  # this host, a pid that is gone
+
+
+def _queue(session: Session, n: int) -> list[int]:
+    emails = [f"l{i}@example.com" for i in range(n)]
+    ids = add_leads(session, emails)
+    queue_messages(session, ids, emails, due=NOW - timedelta(minutes=1))
+    return [r.id for r in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def _status(session: Session) -> dict[int, str]:
+    session.expire_all()
+    return {r.id: r.status for r in session.scalars(select(OutboxMessage))}
+
+
+def test_claim_is_exclusive_and_respects_due_time(session: Session) -> None:
+    ids = _queue(session, 5)
+    later = session.get(OutboxMessage, ids[4])
+    assert later is not None
+    later.next_attempt_at = NOW + timedelta(hours=1)
+    session.flush()
+    first = outbox.claim(session, worker="w1", limit=3, now=NOW)
+    second = outbox.claim(session, worker="w2", limit=10, now=NOW)
+    assert [r.id for r in first] == ids[:3] and [r.id for r in second] == [ids[3]]
+    assert outbox.claim(session, worker="w3", limit=10, now=NOW) == []
+    assert first[0].attempts == 1 and first[0].template == "sample/welcome"
+
+
+def test_record_only_touches_own_sending_rows_and_bounces_suppress(session: Session) -> None:
+    ids = _queue(session, 3)
+    rows = outbox.claim(session, worker="w1", limit=3, now=NOW)
+    outcomes = [
+        outbox.Outcome(ids[0], outbox.SENT),
+        outbox.Outcome(ids[1], outbox.FAILED_PERM, "RCPT 550", bounce_email=rows[1].to_addr),
+        outbox.temporary_outcome(ids[2], 1, "RCPT 451", NOW),
+    ]
+    assert outbox.record(session, worker="someone-else", outcomes=outcomes, now=NOW) == 0
+    assert outbox.record(session, worker="w1", outcomes=outcomes, now=NOW) == 3
+    assert _status(session) == {ids[0]: "sent", ids[1]: "failed_perm", ids[2]: "failed_temp"}
+    sup = session.scalar(select(Suppression).where(Suppression.email == rows[1].to_addr))
+    assert sup is not None and sup.reason == "bounce"
+    retry = session.get(OutboxMessage, ids[2])
+    assert retry is not None and NOW + timedelta(seconds=29) <= retry.next_attempt_at
+    # due again later, and claimed again with attempts counted
+    again = outbox.claim(session, worker="w2", limit=5, now=NOW + timedelta(hours=7))
+    assert [(r.id, r.attempts) for r in again] == [(ids[2], 2)]
+
+
+def test_reconcile_follows_the_journal(session: Session, tmp_path: Path) -> None:
+    ids = _queue(session, 4)
+    outbox.claim(session, worker=DEAD, limit=4, now=NOW)
+    journal = Journal(journal_path(tmp_path, DEAD))
+    journal.data_started(ids[0])
+    journal.result(ids[0], "sent")  # answered, not yet recorded
+    journal.data_started(ids[1])  # cut after DATA
+    journal.data_started(ids[2])
+    journal.result(ids[2], "failed_temp")
+    journal.close(delete=False)  # ids[3]: never transmitted
+    report = outbox.reconcile(session, journal_dir=tmp_path, now=NOW + timedelta(minutes=1))
+    assert (report.sent, report.unknown, report.requeued) == (1, 1, 2)
+    assert _status(session) == {
+        ids[0]: "sent",
+        ids[1]: "unknown",
+        ids[2]: "queued",
+        ids[3]: "queued",
+    }
+
+
+def test_reconcile_without_journal_never_resends(session: Session, tmp_path: Path) -> None:
+    ids = _queue(session, 2)
+    outbox.claim(session, worker="elsewhere:1:abc", limit=2, now=NOW)
+    # a live sender on another host keeps its rows until the lease expires
+    fresh = outbox.reconcile(session, journal_dir=tmp_path, now=NOW + timedelta(minutes=1))
+    assert fresh.total == 0
+    late = outbox.reconcile(session, journal_dir=tmp_path, now=NOW + timedelta(hours=1))
+    assert late.unknown == 2
+    assert set(_status(session).values()) == {"unknown"}
+    assert outbox.requeue(session, ids=[ids[0]], status="unknown", now=NOW) == 1
+    assert _status(session)[ids[0]] == "queued"
+
+
+def test_backoff_grows_with_jitter_and_gives_up() -> None:
+    rng = random.Random(1)
+    delays = [outbox.backoff_delay(a, rng=rng) for a in range(1, 12)]
+    assert timedelta(seconds=30) <= delays[0] <= timedelta(seconds=90)
+    assert delays[4] > delays[0]
+    assert max(delays) <= outbox.BACKOFF_CAP * 1.5
+    gave_up = outbox.temporary_outcome(1, outbox.MAX_ATTEMPTS, "451", NOW)
+    assert gave_up.status == outbox.FAILED_PERM and gave_up.bounce_email is None
+
+
+def test_classification_and_block_decisions() -> None:
+    assert classify(550, "no such user", "RCPT").status == "failed_perm"
+    assert classify(550, "no such user", "RCPT").recipient_refused
+    assert classify(451, "later", "RCPT").status == "failed_temp"
+    assert classify(421, "bye", "DATA").status == "failed_temp"
+    flags = LeadFlags(unsubscribed=True)
+    assert block_reason(kind="marketing", campaign="a", scopes={}, lead=flags)
+    assert block_reason(kind="marketing", campaign="a", scopes={"a": "manual"}, lead=None)
+    assert block_reason(kind="marketing", campaign="b", scopes={"a": "manual"}, lead=None) is None
+    # a manager's digest is not stopped by a marketing unsubscribe, only by bounces
+    assert (
+        block_reason(kind="digest", campaign=None, scopes={"*": "unsubscribe"}, lead=None) is None
+    )
+    assert block_reason(kind="digest", campaign=None, scopes={"*": "bounce"}, lead=None)
+
+
+def test_smtp_url_parsing() -> None:
+    c = SmtpConfig.from_url(
+        "smtp://us%40er:p%3Ass@mail.example:587?starttls=true&connections=2&rate=5"
+    )
+    assert (c.host, c.port, c.username, c.password) == ("mail.example", 587, "us@er", "p:ss")
+    assert (c.start_tls, c.use_tls, c.connections, c.rate) == (True, False, 2, 5.0)
+    s = SmtpConfig.from_url("smtps://relay.example")
+    assert (s.use_tls, s.port, s.start_tls) == (True, 465, None)
