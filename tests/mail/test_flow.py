@@ -1,0 +1,46 @@
+"""The Prefect flow runs for real and sends through the outbox (one test: the harness is slow)."""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import pytest
+from mail_support import add_leads, queue_messages
+
+from nurture.config import PROJECT_ROOT, get_settings
+from nurture.db.session import session_scope
+
+
+def _flows_send() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("flows_send", PROJECT_ROOT / "flows" / "send.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_send_outbox_flow(fresh_db: str, prefect_harness: None) -> None:
+    emails = ["a@example.com", "b@example.com", "c@example.com"]
+    with session_scope() as s:
+        ids = add_leads(s, emails)
+        queue_messages(s, ids, emails)
+    flows = _flows_send()
+    first = flows.send_outbox(limit=2)
+    assert (first["claimed"], first["sent"]) == (2, 2)
+    rest = flows.send_outbox()
+    assert (rest["claimed"], rest["sent"]) == (1, 1)
+    assert len(list(get_settings().outbox_dir.glob("*.eml"))) == 3
+    # retries only for temporary errors
+    assert flows._temporary(None, None, _Failed(ConnectionError("down")))
+    assert not flows._temporary(None, None, _Failed(ValueError("bug")))
+
+
+class _Failed:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def result(self) -> None:
+        raise self.exc
