@@ -239,7 +239,6 @@ class LeadValueModel(BaseEstimator):
                 f" bought {float(y_cut.sum()):.2f} in the {self.horizon_days} days to"
                 f" {as_of_ts.date()}; use an earlier horizon or more data"
             )
-        self.feature_names_ = list(x_cut.columns)
         self.categories_ = {
             col: [
                 str(v)
@@ -248,6 +247,13 @@ class LeadValueModel(BaseEstimator):
             for col in LEAD_CATEGORICAL
             if col in x_cut
         }
+        self.categories_ = {k: v for k, v in self.categories_.items() if v}
+        # A column empty in the whole training window carries nothing (and cannot be binned).
+        self.feature_names_ = [
+            c
+            for c in x_cut.columns
+            if (c in self.categories_) or (c not in LEAD_CATEGORICAL and x_cut[c].notna().any())
+        ]
         self.regressor_, self.classifier_, self.p_constant_ = self._fit_trees(x_cut, y_cut)
 
         history_now = build_features(tx, as_of_ts, leads)

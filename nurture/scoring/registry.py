@@ -40,6 +40,11 @@ CURRENT = "current"
 TRUSTED_TYPES: tuple[str, ...] = (
     "nurture.scoring.model.LeadValueModel",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    # With categorical lead attributes the trees keep a preprocessor that holds
+    # ``functools.partial(sklearn.utils.validation.check_array, ...)``; skops checks the
+    # wrapped function separately, so trusting ``partial`` admits no other callable.
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
 )
 _VERSION_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 LIBRARIES = ("nurture", "scikit-learn", "skops", "numpy", "pandas", "scipy", "lifetimes")
@@ -136,6 +141,7 @@ def publish(
         **card,
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a published version is readable by workers
     try:
         save_artifact(model, tmp / ARTIFACT)
         (tmp / CARD_JSON).write_text(

@@ -1,0 +1,69 @@
+"""Prefect flow: score every lead with the current lead-value model.
+
+The work is set-based: features for all leads are built in one pass over purchases,
+leads and engagement, and ``lead_scores`` rows are upserted ``batch_size`` at a time
+(one statement per batch, never one task per lead). Re-running is safe: the key is
+(lead, model version) and a re-score updates the row and its ``scored_at``; the cadence's
+re-engagement reads the latest ``scored_at`` per lead.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only a lost or busy database connection."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        state.result()
+    except (OperationalError, ConnectionError, TimeoutError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_transient,
+    cache_policy=NO_CACHE,
+)
+def score_all(models_dir: Path, batch_size: int, as_of: date | None) -> dict[str, Any]:
+    """Load the current model, score all leads and store the scores (idempotent upsert)."""
+    from nurture.db.session import session_scope
+    from nurture.scoring.service import score_database
+
+    with session_scope() as session:
+        return score_database(
+            session=session, models_dir=models_dir, as_of=as_of, batch_size=batch_size
+        )
+
+
+@flow(name="score-leads", log_prints=True)
+def score_leads(batch_size: int = 50000, as_of: str | None = None) -> dict[str, Any]:
+    """Score all leads in batches of ``batch_size`` with ``models/lead-value/current``."""
+    from nurture.config import get_settings
+
+    when = date.fromisoformat(as_of) if as_of else None
+    result = score_all(Path(get_settings().models_dir), batch_size, when)
+    get_run_logger().info(
+        "scored %s leads with lead-value %s (predicted total %s)",
+        result["scored"],
+        result["model_version"],
+        result["predicted_total"],
+    )
+    return result
+
+
+if __name__ == "__main__":
+    score_leads()
