@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ FILLABLE = (
     "interest",
     "name_key",
 )
+_DIGITS = re.compile(r"\d+")
 NAME_THRESHOLD = 88.0
 COMPANY_THRESHOLD = 80.0
 
@@ -141,8 +143,8 @@ def similarity(a: Person, b: Person) -> tuple[float, str] | None:
     if (a.email and a.email == b.email) or (a.phone and a.phone == b.phone):
         return None
     ca, cb = company_key(a.company), company_key(b.company)
-    if not ca or not cb:
-        return None
+    if not ca or not cb or _DIGITS.findall(ca) != _DIGITS.findall(cb):
+        return None  # "Завод 1" and "Завод 2" are different companies
     na = f"{a.first_name or ''} {a.last_name or ''}".casefold().replace("ё", "е")
     nb = f"{b.first_name or ''} {b.last_name or ''}".casefold().replace("ё", "е")
     name_score = fuzz.token_sort_ratio(na, nb)

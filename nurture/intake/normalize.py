@@ -94,7 +94,7 @@ def split_emails(value: str) -> list[str]:
 # --- phones --------------------------------------------------------------------------------
 
 _PHONE_JUNK = re.compile(r"[\s\-().\u00a0\u2010-\u2015/]")
-_RU_MOBILE = re.compile(r"^(?:\+7|8|7)(9\d{9})$")
+_RU_MOBILE = re.compile(r"^(?:\+7|8|7)(9(?!30)\d{9})$")  # 930 has holes: library
 
 
 @lru_cache(maxsize=65536)
@@ -108,7 +108,7 @@ def normalize_phone(value: str, region: str = "RU") -> tuple[str | None, str | N
         compact = "+" + compact[2:]
     if region == "RU":
         m = _RU_MOBILE.match(compact)
-        if m:  # Russian mobile range 9xx: every number is valid (checked against the library)
+        if m:  # Russian mobile 9xx (except 930) is valid throughout: a property test checks it
             return "+7" + m.group(1), None
     candidates = [compact if compact.startswith("+") else s]
     digits = re.sub(r"\D", "", compact)
@@ -127,13 +127,13 @@ def normalize_phone(value: str, region: str = "RU") -> tuple[str | None, str | N
 @lru_cache(maxsize=65536)
 def phone_facts(e164: str) -> tuple[str | None, str | None]:
     """``(country ISO-2, time zone when the number pins one down)``."""
+    if e164.startswith("+79"):
+        return "RU", None  # Russian mobile: anywhere in Russia, zone from city or default
     try:
         num = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None, None
     country = phonenumbers.region_code_for_number(num)
-    if country == "RU" and e164.startswith("+79"):
-        return "RU", None  # mobile: anywhere in Russia
     zones = phone_tz.time_zones_for_number(num)
     zone = zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
     return country, zone
@@ -172,6 +172,7 @@ def clean_company(value: str) -> str | None:
     return s[:300]  # upper-case brands and acronyms are common in company names: kept
 
 
+@lru_cache(maxsize=65536)
 def company_key(company: str | None) -> str:
     """Company reduced for comparison: legal forms, quotes and case removed."""
     if not company:

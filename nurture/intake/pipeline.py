@@ -15,9 +15,10 @@ on live leads' e-mail and phone make a second lead for the same contact impossib
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,9 +31,7 @@ from nurture.db.leads import (
     Event,
     ImportBatch,
     Lead,
-    LeadSource,
     PossibleDuplicate,
-    QuarantineRow,
 )
 from nurture.errors import InputError, NotALeadListError
 from nurture.intake.dedup import (
@@ -55,6 +54,19 @@ from nurture.intake.reading import is_broken_json, open_table
 KINDS = ("exhibition", "seminar", "webinar", "mailing", "webform")
 LOCK_KEY = 7_270_001  # pg_advisory_xact_lock key for lead creation
 LEAD_COLUMNS = ("email", "phone", *FILLABLE)
+SOURCE_COLUMNS = (
+    "lead_id",
+    "event_id",
+    "batch_id",
+    "row_number",
+    "file_name",
+    "outcome",
+    "met_on",
+    "filled",
+    "raw",
+    "warnings",
+    "created_at",
+)
 BATCHES = cast(Table, ImportBatch.__table__)
 LEADS = cast(Table, Lead.__table__)
 
@@ -92,6 +104,71 @@ def _insert(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(t)
     return sqlite.insert(t)
+
+
+def _db_value(pg: bool, value: Any) -> Any:
+    """A Python value as the DBAPI driver wants it (bulk paths bypass SQLAlchemy types)."""
+    if isinstance(value, datetime):
+        return value if pg else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    if isinstance(value, date):
+        return value if pg else value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _python_defaults(table: str, columns: tuple[str, ...]) -> dict[str, Any]:
+    from nurture.db.base import Base
+
+    t = Base.metadata.tables[table]
+    out: dict[str, Any] = {}
+    for col in t.columns:
+        if col.name in columns or col.primary_key or col.default is None:
+            continue
+        default = col.default
+        if getattr(default, "is_scalar", False):
+            out[col.name] = default.arg  # type: ignore[attr-defined]
+        elif getattr(default, "is_callable", False):
+            out[col.name] = default.arg(None)  # type: ignore[attr-defined]
+    return out
+
+
+def bulk_insert(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    returning: str | None = None,
+    page: int = 1000,
+) -> list[tuple[Any, ...]]:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of many rows straight through the driver
+    (values converted by :func:`_db_value`); with ``returning``, multi-row VALUES pages
+    so the inserted rows come back."""
+    if not rows:
+        return []
+    # Python-side defaults of columns we do not set (other capabilities add columns too).
+    extra = _python_defaults(table, columns)
+    if extra:
+        columns = (*columns, *extra)
+        tail_values = tuple(extra.values())
+        rows = [(*r, *tail_values) for r in rows]
+    pg = conn.dialect.name == "postgresql"
+    mark = "%s" if pg else "?"
+    one = "(" + ",".join([mark] * len(columns)) + ")"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    tail = " ON CONFLICT DO NOTHING"
+    values = [tuple(_db_value(pg, v) for v in r) for r in rows]
+    if returning is None:
+        conn.exec_driver_sql(head + one + tail, values)
+        return []
+    out: list[tuple[Any, ...]] = []
+    for i in range(0, len(values), page):
+        part = values[i : i + page]
+        sql = head + ",".join([one] * len(part)) + tail + f" RETURNING {returning}"
+        flat = tuple(v for r in part for v in r)
+        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
+    return out
 
 
 def file_sha256(path: Path) -> str:
@@ -203,16 +280,18 @@ def prepare_rows(
 def _known_leads(conn: Connection, rows: list[NormalizedRow]) -> list[KnownLead]:
     emails = sorted({r.fields["email"] for r in rows if r.ok and r.fields.get("email")})
     phones = sorted({r.fields["phone"] for r in rows if r.ok and r.fields.get("phone")})
-    cols = [Lead.id, *(getattr(Lead, c) for c in LEAD_COLUMNS)]
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
     found: dict[int, KnownLead] = {}
-    for column, values in ((Lead.email, emails), (Lead.phone, phones)):
+    for column, values in (("email", emails), ("phone", phones)):
         for i in range(0, len(values), 5000):
             part = values[i : i + 5000]
-            stmt = select(*cols).where(column.in_(part), Lead.merged_into_id.is_(None))
-            for rec in conn.execute(stmt):
-                found.setdefault(
-                    rec[0], KnownLead(rec[0], dict(zip(LEAD_COLUMNS, rec[1:], strict=True)))
-                )
+            sql = (
+                f"SELECT id, {', '.join(LEAD_COLUMNS)} FROM leads WHERE merged_into_id IS NULL "
+                f"AND {column} IN ({','.join([mark] * len(part))})"
+            )
+            for rec in conn.exec_driver_sql(sql, tuple(part)):
+                if rec[0] not in found:
+                    found[rec[0]] = KnownLead(rec[0], dict(zip(LEAD_COLUMNS, rec[1:], strict=True)))
     return list(found.values())
 
 
@@ -220,26 +299,17 @@ def _resolve_new(conn: Connection, leads: list[dict[str, Any]]) -> tuple[list[in
     """Lead id for each planned new lead: inserted now, or (index in the returned set) the
     one another worker made meanwhile."""
     now = utcnow()
-    payload = [
-        {
-            **{c: lead.get(c) for c in LEAD_COLUMNS},
-            "status": "open",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for lead in leads
-    ]
+    columns = (*LEAD_COLUMNS, "status", "created_at", "updated_at")
+    payload = [(*(lead.get(c) for c in LEAD_COLUMNS), "open", now, now) for lead in leads]
     ids_by_email: dict[str, int] = {}
     ids_by_phone: dict[str, int] = {}
-    if payload:
-        stmt = (
-            _insert(conn, Lead).on_conflict_do_nothing().returning(Lead.id, Lead.email, Lead.phone)
-        )
-        for lead_id, email, phone in conn.execute(stmt, payload):
-            if email:
-                ids_by_email[email] = lead_id
-            if phone:
-                ids_by_phone[phone] = lead_id
+    for lead_id, email, phone in bulk_insert(
+        conn, "leads", columns, payload, returning="id, email, phone"
+    ):
+        if email:
+            ids_by_email[email] = lead_id
+        if phone:
+            ids_by_phone[phone] = lead_id
     out: list[int] = []
     missing: list[int] = []
     for i, lead in enumerate(leads):
@@ -301,21 +371,12 @@ def process_chunk(
     now = utcnow()
 
     bad = [r for r in rows if not r.ok]
-    if bad:
-        conn.execute(
-            _insert(conn, QuarantineRow).on_conflict_do_nothing(),
-            [
-                {
-                    "batch_id": batch_id,
-                    "row_number": r.row_number,
-                    "file_name": file_name,
-                    "raw": r.raw or None,
-                    "reasons": r.reasons,
-                    "created_at": now,
-                }
-                for r in bad
-            ],
-        )
+    bulk_insert(
+        conn,
+        "quarantine",
+        ("batch_id", "row_number", "file_name", "raw", "reasons", "created_at"),
+        [(batch_id, r.row_number, file_name, r.raw or None, r.reasons, now) for r in bad],
+    )
     res.quarantined = len(bad)
     good = [r for r in rows if r.ok]
     res.warnings = sum(1 for r in good if r.warnings)
@@ -347,23 +408,22 @@ def process_chunk(
         if outcome == "created" and link.target[1] in lost:
             outcome = "merged"  # another importer created this person first
         sources.append(
-            {
-                "lead_id": lead_id(link.target),
-                "event_id": event_id,
-                "batch_id": batch_id,
-                "row_number": r.row_number,
-                "file_name": file_name,
-                "outcome": outcome,
-                "met_on": r.met_on or event_date,
-                "filled": link.filled or None,
-                "raw": r.raw or None,
-                "warnings": r.warnings or None,
-                "created_at": now,
-            }
+            (
+                lead_id(link.target),
+                event_id,
+                batch_id,
+                r.row_number,
+                file_name,
+                outcome,
+                r.met_on or event_date,
+                link.filled or None,
+                r.raw or None,
+                r.warnings or None,
+                now,
+            )
         )
-    if sources:
-        conn.execute(_insert(conn, LeadSource).on_conflict_do_nothing(), sources)
-    res.created = sum(1 for s in sources if s["outcome"] == "created")
+    bulk_insert(conn, "lead_sources", SOURCE_COLUMNS, sources)
+    res.created = sum(1 for src in sources if src[5] == "created")
     res.merged = len(sources) - res.created
 
     res.possible_duplicates = _flag_duplicates(conn, plan, new_ids, lead_id, now)

@@ -1,0 +1,261 @@
+"""Benchmark of intake: N generated leads (~30% duplicates, mixed formats) imported into a
+fresh SQLite database (and PostgreSQL when reachable), against a floor measured in the same
+run: pandas ``read_csv`` + lower-cased e-mail ``drop_duplicates`` + raw ``sqlite3``
+``executemany`` of the unique rows.
+
+    .venv/bin/python bench/intake.py [--rows 1000000] [--no-postgres] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "intake"))
+
+from common import Report, peak_rss_mb, run_isolated, timed
+
+FIRST = [
+    "Иван",
+    "Пётр",
+    "Анна",
+    "Мария",
+    "Олег",
+    "Елена",
+    "John",
+    "Jane",
+    "Li",
+    "Priya",
+    "Сергей",
+    "Ольга",
+    "Дмитрий",
+    "Наталья",
+    "Алексей",
+    "Татьяна",
+    "Tom",
+    "Anna",
+]
+LAST = [
+    "Иванов",
+    "Петров",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Smith",
+    "Doe",
+    "Wei",
+    "Sharma",
+    "Baker",
+]
+CITIES = ["Москва", "Санкт-Петербург", "Екатеринбург", "Новосибирск", "Казань", "Berlin", ""]
+HEADER = ["ФИО", "E-mail", "Телефон", "Компания", "Должность", "Город", "Дата"]
+PG_URL = os.environ.get("NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def person(i: int, rnd: random.Random) -> list[str]:
+    first, last = FIRST[i % len(FIRST)], f"{LAST[(i // 7) % len(LAST)]}{i % 997}"
+    login = ["ivan", "petr", "anna", "maria", "oleg", "elena", "john", "jane", "li"][i % 9]
+    email = f"{login}.{i}@{['mail.ru', 'yandex.ru', 'gmail.com', 'corp.ru'][i % 4]}"
+    phone = f"+7 9{i % 10**9:09d}" if rnd.random() < 0.8 else ""
+    company = f"ООО Компания {i % 20011}"
+    return [
+        f"{last} {first}",
+        email,
+        phone,
+        company,
+        "Менеджер",
+        CITIES[i % len(CITIES)],
+        f"{1 + i % 28:02d}.0{1 + i % 9}.2026",
+    ]
+
+
+def variant(row: list[str], rnd: random.Random) -> list[str]:
+    """A duplicate as it shows up in another list: case, spacing, phone format."""
+    r = list(row)
+    r[1] = r[1].upper() if rnd.random() < 0.5 else f" {r[1]} "
+    if r[2] and rnd.random() < 0.5:
+        d = r[2].replace(" ", "").replace("+7", "8")
+        r[2] = f"{d[0]} ({d[1:4]}) {d[4:7]}-{d[7:9]}-{d[9:]}"
+    if rnd.random() < 0.3:
+        r[1] = ""  # only the phone links it
+    return r
+
+
+def generate(rows: int, folder: Path, seed: int = 7) -> tuple[list[Path], Path]:
+    """Mixed files (CSV utf-8 ',', CSV cp1251 ';', JSON Lines, XLSX) plus one flat CSV of
+    the same rows for the floor; ~30% of rows are duplicates of earlier people; ~1% junk."""
+    from xlsxgen import write_xlsx
+
+    rnd = random.Random(seed)
+    unique = int(rows * 0.7)
+    all_rows: list[list[str]] = []
+    for n in range(rows):
+        if n < unique:
+            all_rows.append(person(n, rnd))
+        else:
+            all_rows.append(variant(person(rnd.randrange(unique), rnd), rnd))
+        if rnd.random() < 0.01:
+            all_rows[-1][1], all_rows[-1][2] = "not-an-email", ""
+    rnd.shuffle(all_rows)
+    parts = [("a.csv", 0.5), ("b.csv", 0.25), ("c.jsonl", 0.15), ("d.xlsx", 0.10)]
+    files: list[Path] = []
+    start = 0
+    for name, share in parts:
+        end = rows if name == "d.xlsx" else start + int(rows * share)
+        chunk = all_rows[start:end]
+        path = folder / name
+        if name == "a.csv":
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(HEADER)
+                w.writerows(chunk)
+        elif name == "b.csv":
+            with path.open("w", encoding="cp1251", newline="", errors="replace") as fh:
+                fh.write("Выгрузка сканера бейджей\r\n\r\n")
+                w = csv.writer(fh, delimiter=";")
+                w.writerow(HEADER)
+                w.writerows(chunk)
+        elif name == "c.jsonl":
+            keys = ["name", "email", "phone", "company", "title", "city", "date"]
+            with path.open("w", encoding="utf-8") as fh:
+                for r in chunk:
+                    fh.write(json.dumps(dict(zip(keys, r, strict=True)), ensure_ascii=False))
+                    fh.write("\n")
+        else:
+            write_xlsx(path, [["Seminar sign-ups"], [], HEADER, *chunk])
+        files.append(path)
+        start = end
+    flat = folder / "all.csv"
+    with flat.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "email", "phone", "company", "title", "city", "date"])
+        w.writerows(all_rows)
+    return files, flat
+
+
+def floor(flat: Path, db: Path) -> int:
+    import pandas as pd
+
+    df = pd.read_csv(flat, dtype=str, keep_default_na=False)
+    df["email"] = df["email"].str.strip().str.lower()
+    df = df.drop_duplicates(subset=["email"])
+    con = sqlite3.connect(db)
+    con.execute(
+        "create table leads (name text, email text, phone text, company text, "
+        "title text, city text, date text)"
+    )
+    con.executemany("insert into leads values (?,?,?,?,?,?,?)", df.itertuples(index=False))
+    con.commit()
+    con.close()
+    return len(df)
+
+
+def intake(files: list[Path], url: str) -> dict[str, int]:
+    from nurture.db.session import init_db, make_engine
+    from nurture.intake.pipeline import import_file
+
+    engine = make_engine(url)
+    init_db(engine)
+    totals = {"rows": 0, "created": 0, "merged": 0, "quarantined": 0, "possible_duplicates": 0}
+    for f in files:
+        s = import_file(f, event=f"Bench {f.name}", engine=engine)
+        assert s.created + s.merged + s.quarantined == s.rows
+        for k in totals:
+            totals[k] += getattr(s, k)
+    engine.dispose()
+    return totals
+
+
+def pg_schema() -> tuple[str, str] | None:
+    try:
+        from sqlalchemy import create_engine, text
+
+        eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with eng.begin() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        eng.dispose()
+        sep = "&" if "?" in PG_URL else "?"
+        return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", schema
+    except Exception as exc:  # unreachable server: report and go on with SQLite
+        print(f"PostgreSQL skipped: {type(exc).__name__}", file=sys.stderr)
+        return None
+
+
+def drop_schema(schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(PG_URL)
+    with eng.begin() as c:
+        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    eng.dispose()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="nurture-bench-intake-"))
+    try:
+        with timed() as t_gen:
+            files, flat = generate(args.rows, tmp)
+        report = Report(f"intake: {args.rows:,} rows (~30% duplicates, CSV/cp1251/JSONL/XLSX)")
+        with timed() as t_floor:
+            (kept, floor_mb) = run_isolated(lambda: floor(flat, tmp / "floor.db"))
+        report.add(
+            run="floor (pandas + sqlite3)",
+            seconds=t_floor.seconds,
+            rows_per_s=args.rows / t_floor.seconds,
+            peak_mb=floor_mb,
+            ratio=1.0,
+            created=kept,
+        )
+        targets = [("nurture sqlite", f"sqlite:///{tmp / 'nurture.db'}", None)]
+        if not args.no_postgres:
+            pg = pg_schema()
+            if pg:
+                targets.append(("nurture postgresql", pg[0], pg[1]))
+        for label, url, schema in targets:
+            try:
+                with timed() as t:
+                    totals, peak = run_isolated(lambda url=url: intake(files, url))
+            finally:
+                if schema:
+                    drop_schema(schema)
+            report.add(
+                run=label,
+                seconds=t.seconds,
+                rows_per_s=args.rows / t.seconds,
+                peak_mb=peak,
+                ratio=t.seconds / t_floor.seconds,
+                **totals,
+            )
+        report.print()
+        print(f"(generated in {t_gen.seconds:.1f} s; bench process peak {peak_rss_mb():.0f} MiB)")
+        return {"rows": report.rows}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
