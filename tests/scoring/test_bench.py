@@ -1,0 +1,37 @@
+"""The benchmark runs (tiny size) so it cannot rot; no timing assertions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_smoke() -> None:
+    pytest.importorskip("lifetimes")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "scoring.py"),
+            "--rows",
+            "2000",
+            "--train-customers",
+            "1500",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    steps = [row["step"] for row in report["rows"]]
+    assert steps[0] == "train" and steps[1].startswith("score 2,000")
+    assert all(row["ratio"] > 0 for row in report["rows"])
