@@ -215,7 +215,7 @@ def _open_leads() -> Any:
 
 
 def _facts(session: Session, router: Router, rows: Sequence[Any]) -> dict[int, LeadFacts]:
-    ids = [r.id for r in rows]
+    ids = [r[0] for r in rows]
     kinds: dict[int, set[str]] = defaultdict(set)
     if router.needs_event_kind:
         for lead_id, kind in session.execute(
@@ -233,20 +233,23 @@ def _facts(session: Session, router: Router, rows: Sequence[Any]) -> dict[int, L
         ):
             if lead_id not in scores or at > scores[lead_id][0]:
                 scores[lead_id] = (at, p)
-    return {
-        r.id: LeadFacts(
-            id=r.id,
-            country=r.country,
-            city=r.city,
-            language=r.language,
-            interest=r.interest,
-            company=r.company,
-            segment=r.segment,
-            event_kinds=frozenset(kinds.get(r.id, ())),
-            score=scores[r.id][1] if r.id in scores else None,
+    no_kinds: frozenset[str] = frozenset()
+    out: dict[int, LeadFacts] = {}
+    # positional access: Row attribute lookup by name is the slow part at 1,000,000 leads
+    for r in rows:
+        lead_id = r[0]
+        out[lead_id] = LeadFacts(
+            lead_id,
+            r[8],  # country
+            r[7],  # city
+            r[9],  # language
+            r[10],  # interest
+            r[5],  # company
+            r[11],  # segment
+            frozenset(kinds[lead_id]) if lead_id in kinds else no_kinds,
+            scores[lead_id][1] if lead_id in scores else None,
         )
-        for r in rows
-    }
+    return out
 
 
 def _last_owners(session: Session, ids: Sequence[int]) -> dict[int, int]:
@@ -539,15 +542,13 @@ def route_unassigned(
     base = select(*_LEAD_COLUMNS).where(Lead.owner_id.is_(None), _open_leads())
     for rows in _batches(session, base, size):
         facts = _facts(session, router, rows)
-        history = _last_owners(session, [r.id for r in rows if r.previous_owner_id is None])
+        history = _last_owners(session, [r[0] for r in rows if r[13] is None])
         decisions = []
         for r in rows:
-            d = router.decide(
-                facts[r.id], previous_owner_id=r.previous_owner_id or history.get(r.id)
-            )
+            d = router.decide(facts[r[0]], previous_owner_id=r[13] or history.get(r[0]))
             if d is not None:
                 decisions.append(d)
-        writer.apply(decisions, {r.id: r for r in rows})
+        writer.apply(decisions, {r[0]: r for r in rows})
     writer.save_credits()
     writer.queue_digests()
     summary.unassigned = count_unassigned(session)
