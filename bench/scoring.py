@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Report, peak_rss_mb, timed  # noqa: E402
+from common import Report, peak_rss_mb, timed
 
-from nurture.scoring.baselines import bgnbd_gamma_gamma, rfm_quintile_score  # noqa: E402
-from nurture.scoring.data import CDNOW_AS_OF, CDNOW_HORIZON_DAYS, load_cdnow  # noqa: E402
-from nurture.scoring.features import history_features  # noqa: E402
-from nurture.scoring.model import LeadValueModel  # noqa: E402
+from nurture.scoring.baselines import bgnbd_gamma_gamma, rfm_quintile_score
+from nurture.scoring.data import CDNOW_AS_OF, CDNOW_HORIZON_DAYS, load_cdnow
+from nurture.scoring.features import history_features
+from nurture.scoring.model import LeadValueModel
 
 
 def replicate(tx: pd.DataFrame, customers: int) -> pd.DataFrame:
