@@ -138,20 +138,34 @@ class Person:
     phone: str | None = None
 
 
-def similarity(a: Person, b: Person) -> tuple[float, str] | None:
-    """Score two people with different contacts; ``None`` when not alike enough."""
-    if (a.email and a.email == b.email) or (a.phone and a.phone == b.phone):
-        return None
-    ca, cb = company_key(a.company), company_key(b.company)
-    if not ca or not cb or _DIGITS.findall(ca) != _DIGITS.findall(cb):
+MAX_BLOCK = 500  # comparisons per new lead; a huge block ("Иванов|и") is cut, newest first
+
+
+@dataclass
+class _Key:
+    person: Person
+    name: str
+    company: str
+    digits: list[str]
+
+
+def _key(p: Person) -> _Key:
+    company = company_key(p.company)
+    name = f"{p.first_name or ''} {p.last_name or ''}".casefold().replace("ё", "е")
+    return _Key(p, name, company, _DIGITS.findall(company))
+
+
+def _similar(a: _Key, b: _Key) -> tuple[float, str] | None:
+    if not a.company or not b.company or a.digits != b.digits:
         return None  # "Завод 1" and "Завод 2" are different companies
-    na = f"{a.first_name or ''} {a.last_name or ''}".casefold().replace("ё", "е")
-    nb = f"{b.first_name or ''} {b.last_name or ''}".casefold().replace("ё", "е")
-    name_score = fuzz.token_sort_ratio(na, nb)
-    if name_score < NAME_THRESHOLD:
+    pa, pb = a.person, b.person
+    if (pa.email and pa.email == pb.email) or (pa.phone and pa.phone == pb.phone):
         return None
-    company_score = fuzz.token_set_ratio(ca, cb)
-    if company_score < COMPANY_THRESHOLD:
+    name_score = fuzz.token_sort_ratio(a.name, b.name, score_cutoff=NAME_THRESHOLD)
+    if not name_score:
+        return None
+    company_score = fuzz.token_set_ratio(a.company, b.company, score_cutoff=COMPANY_THRESHOLD)
+    if not company_score:
         return None
     score = round((name_score + company_score) / 200, 3)
     return score, (
@@ -160,30 +174,33 @@ def similarity(a: Person, b: Person) -> tuple[float, str] | None:
     )
 
 
+def similarity(a: Person, b: Person) -> tuple[float, str] | None:
+    """Score two people with different contacts; ``None`` when not alike enough."""
+    return _similar(_key(a), _key(b))
+
+
 def possible_duplicates(new: list[Person], pool: list[Person]) -> list[tuple[int, int, float, str]]:
     """``(lead_id, candidate_id, similarity, reason)`` for each new lead against every
     other lead of the same block (``pool`` may contain the new leads themselves)."""
-    blocks: dict[str, list[Person]] = {}
-    for p in pool:
+    blocks: dict[str, list[_Key]] = {}
+    keys: dict[int, _Key] = {}
+    for p in sorted(pool, key=lambda p: -p.id):
         if p.name_key:
-            blocks.setdefault(p.name_key, []).append(p)
+            k = _key(p)
+            keys[p.id] = k
+            blocks.setdefault(p.name_key, []).append(k)
     out: list[tuple[int, int, float, str]] = []
-    seen: set[tuple[int, int]] = set()
     new_ids = {p.id for p in new}
     for p in new:
         if not p.name_key:
             continue
-        for q in blocks.get(p.name_key, ()):
-            if q.id == p.id:
-                continue
+        kp = keys.get(p.id) or _key(p)
+        for kq in blocks.get(p.name_key, ())[:MAX_BLOCK]:
+            q = kq.person
             # A pair of two new leads is reported once, newer -> older.
-            if q.id in new_ids and q.id > p.id:
+            if q.id == p.id or (q.id in new_ids and q.id > p.id):
                 continue
-            pair = (p.id, q.id)
-            if pair in seen:
-                continue
-            hit = similarity(p, q)
+            hit = _similar(kp, kq)
             if hit:
-                seen.add(pair)
                 out.append((p.id, q.id, hit[0], hit[1]))
     return out

@@ -182,14 +182,15 @@ def company_key(company: str | None) -> str:
     return " ".join(s.split())
 
 
-def name_key(first: str | None, last: str | None) -> str | None:
-    """Blocking key for fuzzy duplicate search: surname and first initial."""
-    if not last:
+def name_key(first: str | None, last: str | None, company: str | None) -> str | None:
+    """Blocking key for fuzzy duplicate search: surname, first initial and the first four
+    letters of the company without its legal form (``иванов|и|рома``). Only leads with a
+    surname and a company get one: name + company is what a possible duplicate needs."""
+    ckey = company_key(company)
+    if not last or not ckey:
         return None
-    key = last.casefold().replace("ё", "е")
-    if first:
-        key += "|" + first.casefold().replace("ё", "е")[:1]
-    return key[:120]
+    initial = first.casefold().replace("ё", "е")[:1] if first else ""
+    return f"{last.casefold().replace('ё', 'е')}|{initial}|{ckey[:4]}"[:120]
 
 
 # --- dates ---------------------------------------------------------------------------------
@@ -555,5 +556,5 @@ def normalize_row(
         if met is None:
             out.warnings.append(f'column "date": {values["date"].strip()!r} is not a date')
         out.met_on = met
-    f["name_key"] = name_key(first, last)
+    f["name_key"] = name_key(first, last, f.get("company"))
     return out

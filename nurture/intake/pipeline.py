@@ -117,6 +117,9 @@ def _db_value(pg: bool, value: Any) -> Any:
     return value
 
 
+_JSON_OR_DATE = {"raw", "reasons", "warnings", "filled", "met_on", "created_at", "updated_at"}
+
+
 def _python_defaults(table: str, columns: tuple[str, ...]) -> dict[str, Any]:
     from nurture.db.base import Base
 
@@ -158,7 +161,24 @@ def bulk_insert(
     one = "(" + ",".join([mark] * len(columns)) + ")"
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     tail = " ON CONFLICT DO NOTHING"
-    values = [tuple(_db_value(pg, v) for v in r) for r in rows]
+    # Convert only the columns that need it (dates, JSON), judged on the first row with a
+    # value in that column; everything else goes to the driver as it is.
+    needs = [
+        i
+        for i in range(len(columns))
+        if any(isinstance(r[i], datetime | date | dict | list) for r in rows[:50])
+        or columns[i] in _JSON_OR_DATE
+    ]
+    if needs:
+        values = []
+        for r in rows:
+            v = list(r)
+            for i in needs:
+                if v[i] is not None:
+                    v[i] = _db_value(pg, v[i])
+            values.append(tuple(v))
+    else:
+        values = list(rows)
     if returning is None:
         conn.exec_driver_sql(head + one + tail, values)
         return []
