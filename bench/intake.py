@@ -310,6 +310,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    import nurture.intake.pipeline  # noqa: F401  (loaded once, before the forked runs)
+
     tmp = Path(tempfile.mkdtemp(prefix="nurture-bench-intake-"))
     try:
         with timed() as t_gen:

@@ -171,11 +171,19 @@ def bulk_insert(
     ]
     if needs:
         values = []
+        memo: dict[Any, Any] = {}  # the same timestamp / date on every row: convert once
         for r in rows:
             v = list(r)
             for i in needs:
-                if v[i] is not None:
-                    v[i] = _db_value(pg, v[i])
+                x = v[i]
+                if x is None:
+                    continue
+                if isinstance(x, date):
+                    if x not in memo:
+                        memo[x] = _db_value(pg, x)
+                    v[i] = memo[x]
+                else:
+                    v[i] = _db_value(pg, x)
             values.append(tuple(v))
     else:
         values = list(rows)
