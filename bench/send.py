@@ -14,15 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -149,6 +152,33 @@ def prepare_database(url: str, rows: int) -> None:
     engine.dispose()
 
 
+def measured(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """(result of ``fn``, CPU seconds it used in this process and in finished children)."""
+    before = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = fn()
+    after = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = (after[1].ru_utime + after[1].ru_stime) - (before[1].ru_utime + before[1].ru_stime)
+    return result, after[0] - before[0] + children
+
+
+def reset_outbox(url: str) -> None:
+    """Every row queued again (a second pipeline run over the same data)."""
+    from sqlalchemy import update
+
+    from nurture.db.mail import OutboxMessage
+    from nurture.db.session import make_engine, session_scope
+
+    engine = make_engine(url)
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    with session_scope(engine) as s:
+        s.execute(
+            update(OutboxMessage).values(
+                status="queued", attempts=0, next_attempt_at=due, claimed_by=None
+            )
+        )
+    engine.dispose()
+
+
 def stdlib_vs_builder(n: int = 2000) -> tuple[float, float]:
     """Microseconds per message: email.message.EmailMessage vs nurture.mail.message."""
     from nurture.mail.message import MessageBuilder
@@ -223,31 +253,48 @@ def main() -> None:
             text=r.text,
             message_id="<raw@nurture.local>",
         )
-        raw1 = asyncio.run(raw_loop(port, args.rows, args.connections, prebuilt))
         from nurture.mail.sender import send_due
 
-        summary = send_due()
-        ours = summary.sent / summary.seconds
-        raw2 = asyncio.run(raw_loop(port, args.rows, args.connections, prebuilt))
+        raw1, raw1_cpu = measured(
+            lambda: asyncio.run(raw_loop(port, args.rows, args.connections, prebuilt))
+        )
+        runs = []
+        for workers in (0, 1):
+            reset_outbox(url)
+            summary, cpu = measured(lambda w=workers: send_due(render_workers=w))
+            runs.append((workers, summary, cpu))
+        raw2, raw2_cpu = measured(
+            lambda: asyncio.run(raw_loop(port, args.rows, args.connections, prebuilt))
+        )
     finally:
         proc.terminate()
         proc.wait()
     raw = (raw1 + raw2) / 2
+    raw_cpu_us = (raw1_cpu + raw2_cpu) / 2 / args.rows * 1e6
     std_us, ours_us = stdlib_vs_builder(min(500, args.rows))
     report = Report(
         f"send {args.rows} messages over {args.connections} connections to {server_name}"
     )
-    report.add(pipeline="raw aiosmtplib loop (pre-built message)", msgs_per_s=raw, ratio=1.0)
     report.add(
-        pipeline="nurture send (claim+render+MIME+SMTP+record)",
-        msgs_per_s=ours,
-        ratio=ours / raw,
+        pipeline="raw aiosmtplib loop (pre-built message)",
+        msgs_per_s=raw,
+        ratio=1.0,
+        cpu_us_per_msg=raw_cpu_us,
     )
+    for workers, summary, cpu in runs:
+        report.add(
+            pipeline=f"nurture send, render processes: {summary.render_processes}",
+            msgs_per_s=summary.sent / summary.seconds,
+            ratio=summary.sent / summary.seconds / raw,
+            cpu_us_per_msg=cpu / args.rows * 1e6,
+        )
+        if summary.sent != args.rows:
+            print(
+                f"warning: sent {summary.sent} of {args.rows} (workers={workers})", file=sys.stderr
+            )
     report.add(pipeline=f"raw runs before/after: {raw1:.0f} / {raw2:.0f} msgs/s")
     report.add(pipeline=f"MIME build: stdlib email {std_us:.0f} us, nurture {ours_us:.0f} us")
     report.print()
-    if summary.sent != args.rows:
-        print(f"warning: sent {summary.sent} of {args.rows}: {summary.as_dict()}", file=sys.stderr)
     shutil.rmtree(workdir, ignore_errors=True)
 
 

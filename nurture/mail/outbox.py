@@ -320,6 +320,14 @@ def _settle(row_id: int, worker: str, state: Any) -> tuple[str, str | None]:
     return QUEUED, f"requeued after sender {worker} stopped"
 
 
+def due_count(session: Session, *, now: datetime, limit: int | None = None) -> int:
+    """How many rows are due (counting stops at ``limit``)."""
+    query = select(_T.c.id).where(_T.c.status.in_(DUE), _T.c.next_attempt_at <= now)
+    if limit is not None:
+        query = query.limit(limit)
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
 def status_counts(session: Session) -> dict[str, int]:
     """How many outbox rows are in each state."""
     rows = session.execute(select(_T.c.status, func.count()).group_by(_T.c.status))

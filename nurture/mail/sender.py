@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import TemplateError
 from sqlalchemy import Engine, select
@@ -29,12 +28,16 @@ from nurture.db.leads import Lead
 from nurture.db.session import get_engine, session_scope
 from nurture.db.team import Manager
 from nurture.mail import outbox
-from nurture.mail.dkim import DkimSigner, signer_from_settings
+from nurture.mail.factory import (
+    FactoryConfig,
+    MessageFactory,
+    Prepared,
+    RenderPool,
+    RenderPoolError,
+)
 from nurture.mail.journal import Journal, journal_path
-from nurture.mail.message import MessageBuilder
-from nurture.mail.rendering import Renderer, TemplateMissingError
-from nurture.mail.suppression import LeadFlags, block_reason, scopes_for
-from nurture.mail.tokens import make_token
+from nurture.mail.rendering import TemplateMissingError
+from nurture.mail.suppression import LeadFlags, scopes_for
 from nurture.mail.transport import Connection, RateLimiter, Transport, make_transport
 
 __all__ = ["Job", "SendSummary", "Sender", "lead_context", "send_due"]
@@ -79,6 +82,7 @@ class Job:
     manager: dict[str, Any] | None
     campaign: dict[str, Any]
     scopes: dict[str, str]
+    prepared: Prepared | None = None
 
 
 @dataclass
@@ -96,6 +100,8 @@ class SendSummary:
     unknown_total: int = 0
     seconds: float = 0.0
     transport: str = ""
+    render_processes: int = 0
+    rendered_in_pool: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -105,15 +111,21 @@ class SendSummary:
 class Sender:
     """Sends what is due from the outbox; one instance per run."""
 
+    #: Start the render pool only when at least this many messages are due.
+    POOL_THRESHOLD = 1000
+    #: Jobs per round trip to a render worker.
+    CHUNK = 50
+
     def __init__(
         self,
         *,
         engine: Engine | None = None,
         settings: Settings | None = None,
         transport: Transport | None = None,
-        renderer: Renderer | None = None,
-        signer: DkimSigner | None = None,
         batch_size: int | None = None,
+        render_workers: int | None = None,
+        pool_threshold: int | None = None,
+        wait_for_pool: bool = False,
         worker: str | None = None,
         now: Callable[[], datetime] = _now,
     ) -> None:
@@ -122,17 +134,18 @@ class Sender:
         self.transport = transport or make_transport(
             self.settings.smtp_url, Path(self.settings.outbox_dir)
         )
-        self.renderer = renderer or Renderer(self.settings.templates_dir)
-        self.signer = signer if signer is not None else signer_from_settings(self.settings)
-        self.builder = MessageBuilder(
-            sender_email=self.settings.sender_email, sender_name=self.settings.sender_name
-        )
+        self.factory_config = FactoryConfig.from_settings(self.settings)
+        self.factory = MessageFactory(self.factory_config)
         self.batch_size = batch_size or min(self.settings.batch_size, 500)
+        self.render_workers = (
+            self.settings.render_workers if render_workers is None else render_workers
+        )
+        self.pool_threshold = self.POOL_THRESHOLD if pool_threshold is None else pool_threshold
+        self.wait_for_pool = wait_for_pool
         self.worker = worker or outbox.worker_id()
         self.now = now
         self.journal_dir = Path(self.settings.outbox_dir) / ".journal"
         self._campaigns: dict[str, dict[str, Any]] = {}
-        self._public_url = self.settings.public_url.rstrip("/")
 
     # -- database edges (run in a thread) ------------------------------------------------
 
@@ -145,6 +158,10 @@ class Sender:
             if only_worker is None:
                 path.unlink(missing_ok=True)
         return report
+
+    def _due(self, limit: int | None) -> int:
+        with session_scope(self.engine) as session:
+            return outbox.due_count(session, now=self.now(), limit=limit)
 
     def _claim(self, limit: int) -> list[Job]:
         with session_scope(self.engine) as session:
@@ -216,48 +233,6 @@ class Sender:
         with session_scope(self.engine) as session:
             return outbox.status_counts(session).get(outbox.UNKNOWN, 0)
 
-    # -- pure-ish message preparation ------------------------------------------------------
-
-    def unsubscribe_links(self, job: Job) -> tuple[str, list[str]]:
-        token = make_token(
-            job.row.to_addr,
-            secret=self.settings.secret_key,
-            lead_id=job.row.lead_id,
-            campaign=job.row.campaign_slug,
-        )
-        url = f"{self._public_url}/unsubscribe/{token}"
-        mailto = (
-            f"mailto:{self.settings.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"
-        )
-        return url, [mailto, url]
-
-    def build(self, job: Job) -> bytes:
-        """Render and build the bytes of one job (raises on template problems)."""
-        row = job.row
-        marketing = row.kind == "marketing"
-        url, uris = self.unsubscribe_links(job) if marketing else (None, [])
-        language = job.lead.get("language") if job.lead else None
-        context: dict[str, Any] = {
-            "lead": job.lead,
-            "manager": job.manager,
-            "campaign": job.campaign,
-            "unsubscribe_url": url,
-            "language": language or "en",
-        }
-        if row.context:
-            context.update(row.context)
-        rendered = self.renderer.render(row.template, language, context)
-        data = self.builder.build(
-            to_addr=row.to_addr,
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
-            message_id=row.message_id,
-            date=self.now(),
-            list_unsubscribe=uris,
-        )
-        return self.signer.sign(data) if self.signer is not None else data
-
     # -- the loop -----------------------------------------------------------------------------
 
     async def run(self, limit: int | None = None) -> SendSummary:
@@ -268,11 +243,38 @@ class Sender:
         summary.reconciled_requeued = report.requeued
         summary.reconciled_sent = report.sent
         summary.reconciled_unknown = report.unknown
+        pool: RenderPool | None = None
+        warm: asyncio.Task[None] | None = None
+        if self.render_workers > 0:
+            due = await asyncio.to_thread(self._due, limit)
+            if due >= self.pool_threshold:
+                pool = RenderPool(self.factory_config, self.render_workers)
+                warm = asyncio.create_task(pool.start())  # spawns while we start sending
+                summary.render_processes = self.render_workers
+                if self.wait_for_pool:
+                    await warm
         journal = Journal(journal_path(self.journal_dir, self.worker))
         queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.batch_size)
         results: list[outbox.Outcome] = []
         workers_done = asyncio.Event()
         clean = False
+
+        async def enqueue(jobs: list[Job]) -> None:
+            if pool is None or not pool.ready:  # small send, or workers still starting
+                for job in jobs:
+                    await queue.put(job)
+                return
+            chunks = [jobs[i : i + self.CHUNK] for i in range(0, len(jobs), self.CHUNK)]
+            futures = [asyncio.ensure_future(pool.prepare(c)) for c in chunks]
+            for chunk, future in zip(chunks, futures, strict=True):
+                try:
+                    prepared: list[Prepared | None] = list(await future)
+                    summary.rendered_in_pool += len(chunk)
+                except RenderPoolError:  # a worker died: prepare these here instead
+                    prepared = [None] * len(chunk)
+                for job, ready in zip(chunk, prepared, strict=True):
+                    job.prepared = ready
+                    await queue.put(job)
 
         async def claimer() -> None:
             remaining = limit
@@ -285,8 +287,7 @@ class Sender:
                     summary.claimed += len(jobs)
                     if remaining is not None:
                         remaining -= len(jobs)
-                    for job in jobs:
-                        await queue.put(job)
+                    await enqueue(jobs)
             finally:
                 for _ in self.transport.connections:
                     await queue.put(None)
@@ -296,8 +297,7 @@ class Sender:
                 job = await queue.get()
                 if job is None:
                     return
-                outcome = await self._one(job, conn, journal, summary)
-                results.append(outcome)
+                results.append(await self._one(job, conn, journal, summary))
 
         async def recorder() -> None:
             while not workers_done.is_set():
@@ -316,6 +316,10 @@ class Sender:
             workers_done.set()
             await rec
             await self.transport.close()
+            if warm is not None and not warm.done():
+                warm.cancel()
+            if pool is not None:
+                await pool.close()
             if results:
                 await asyncio.to_thread(self._record, results[:])
             leftover = await asyncio.to_thread(self._reconcile, self.worker)
@@ -332,23 +336,19 @@ class Sender:
     ) -> outbox.Outcome:
         row = job.row
         now = self.now()
-        reason = block_reason(
-            kind=row.kind, campaign=row.campaign_slug, scopes=job.scopes, lead=job.flags
-        )
-        if reason is not None:
-            summary.suppressed += 1
-            return outbox.Outcome(row.id, outbox.SUPPRESSED, reason)
-        try:
-            data = self.build(job)
-        except (TemplateError, TemplateMissingError, ValueError, UnicodeError) as exc:
-            summary.template_errors += 1
-            message = f"{row.template}: {type(exc).__name__}: {exc}"
-            if len(summary.errors) < 20:
-                summary.errors.append(f"outbox {row.id}: {message}")
-            if isinstance(exc, ValueError) and "cannot send to" in str(exc):
+        prepared = job.prepared or self.factory.prepare(job, now=now)
+        if prepared.data is None:
+            if prepared.status == outbox.SUPPRESSED:
+                summary.suppressed += 1
+                return outbox.Outcome(row.id, outbox.SUPPRESSED, prepared.error)
+            if prepared.template_error:
+                summary.template_errors += 1
+                if len(summary.errors) < 20:
+                    summary.errors.append(f"outbox {row.id}: {prepared.error}")
+            if prepared.status == outbox.FAILED_PERM:
                 summary.failed_perm += 1
-                return outbox.Outcome(row.id, outbox.FAILED_PERM, str(exc))
-            out = outbox.temporary_outcome(row.id, row.attempts, message, now)
+                return outbox.Outcome(row.id, outbox.FAILED_PERM, prepared.error)
+            out = outbox.temporary_outcome(row.id, row.attempts, prepared.error or "", now)
             summary.failed_temp += out.status == outbox.FAILED_TEMP
             summary.failed_perm += out.status == outbox.FAILED_PERM
             return out
@@ -357,7 +357,7 @@ class Sender:
             key=row.dedupe_key,
             mail_from=self.settings.sender_email,
             rcpt=row.to_addr,
-            data=data,
+            data=prepared.data,
             on_data=lambda: journal.data_started(row.id),
         )
         journal.result(row.id, attempt.status)
@@ -423,7 +423,7 @@ def preview(session: Session, name: str, lead_id: int, settings: Settings | None
     sender = Sender(engine=session.get_bind().engine, settings=settings, transport=none)
     (job,) = sender._jobs(session, [row])
     try:
-        return sender.build(job)
+        return sender.factory.build(job)
     except (TemplateError, TemplateMissingError) as exc:
         from nurture.errors import InputError
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import email
 from datetime import UTC, datetime, timedelta
+from email import policy
 
+import pytest
 from mail_support import SmtpServer, add_leads, queue_messages
 from sqlalchemy import select, update
 
@@ -103,3 +107,29 @@ def test_unsubscribe_takes_effect_before_the_next_send(
     summary = send_due()
     assert (summary.suppressed, summary.sent) == (2, 0)
     assert smtp_server.handler.arrivals() == {}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_render_worker_process_builds_the_same_messages(
+    fresh_db: str, smtp_server: SmtpServer, monkeypatch
+) -> None:
+    from nurture.mail.sender import Sender
+
+    monkeypatch.setenv("NURTURE_SMTP_URL", smtp_server.url(connections=2))
+    from nurture.config import get_settings
+
+    get_settings.cache_clear()
+    emails = [f"p{i}@example.com" for i in range(30)]
+    with session_scope() as s:
+        ids = add_leads(s, emails, language="ru", first_name="Иван")
+        queue_messages(s, ids, emails)
+        add_suppressions(s, [{"email": emails[0]}], now=datetime.now(UTC))
+    sender = Sender(render_workers=1, pool_threshold=1, wait_for_pool=True, batch_size=10)
+    summary = asyncio.run(sender.run())
+    assert summary.render_processes == 1 and summary.rendered_in_pool == 30
+    assert (summary.sent, summary.suppressed) == (29, 1)
+    subjects = {
+        email.message_from_bytes(data, policy=policy.default)["Subject"]
+        for _, data in smtp_server.handler.messages
+    }
+    assert subjects == {"Иван, спасибо, что посетили sample"}
