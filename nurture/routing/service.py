@@ -306,62 +306,111 @@ class _Writer:
         from_owner: dict[int, int] | None = None,
     ) -> None:
         """Claim the leads and write owner, log, tasks; ``from_owner`` for a rebalance."""
-        groups: dict[tuple[int, int | None], list[Decision]] = defaultdict(list)
-        for d in decisions:
-            old = from_owner.get(d.lead_id) if from_owner is not None else None
-            groups[(d.manager_id, old)].append(d)
-        assignments: list[dict[str, Any]] = []
-        for (manager_id, old), group in groups.items():
-            ids = [d.lead_id for d in group]
+        if not decisions:
+            return
+        olds = [from_owner.get(d.lead_id) if from_owner is not None else None for d in decisions]
+        if _is_pg(self.session):
+            claimed = self._claim_pg(decisions, olds)
+        else:
+            claimed = self._claim_grouped(decisions, olds)
+        log: dict[str, list[Any]] = defaultdict(list)
+        handed: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for d, old in zip(decisions, olds, strict=True):
+            if d.lead_id not in claimed:
+                continue
+            m = self.router.managers[d.manager_id]
+            log["lead_id"].append(d.lead_id)
+            log["manager_id"].append(d.manager_id)
+            log["team_id"].append(d.team_id)
+            log["kind"].append(d.kind)
+            log["rule_name"].append(d.rule_name)
+            log["reason"].append(d.reason)
+            log["round_robin"].append(d.round_robin)
+            log["previous_manager_id"].append(old)
+            self._digest_add(m, d, rows[d.lead_id], self.due_at(m))
+            self.summary.assigned += 1
+            self.summary.by_manager[m.email] = self.summary.by_manager.get(m.email, 0) + 1
+            if d.kind == "returning":
+                self.summary.returning += 1
+            if d.kind == "rebalance":
+                self.summary.rebalanced += 1
+            if d.overflow:
+                self.summary.overflow += 1
+            if old is not None:
+                handed[(old, d.manager_id)].append(d.lead_id)
+        for (old, new), lead_ids in handed.items():
+            self._hand_over_tasks(lead_ids, old, new)
+        if not log:
+            return
+        last_id = self.session.execute(select(func.max(Assignment.id))).scalar() or 0
+        if _is_pg(self.session):
+            self._log_pg(log)
+        else:
+            n = len(log["lead_id"])
+            names = list(log)
+            self.session.execute(
+                insert(_table(Assignment)),
+                [{**{k: log[k][i] for k in names}, "assigned_at": self.now} for i in range(n)],
+            )
+        self.summary.tasks += self._tasks_from_log(last_id)
+
+    def _claim_grouped(self, decisions: Sequence[Decision], olds: list[int | None]) -> set[int]:
+        """SQLite: one conditional UPDATE ... RETURNING per (new owner, old owner)."""
+        groups: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+        for d, old in zip(decisions, olds, strict=True):
+            groups[(d.manager_id, old)].append(d.lead_id)
+        claimed: set[int] = set()
+        for (manager_id, old), ids in groups.items():
             if old is None:
                 where = and_(Lead.id.in_(ids), Lead.owner_id.is_(None), _open_leads())
                 values: dict[str, Any] = {"owner_id": manager_id, "updated_at": self.now}
             else:
                 where = and_(Lead.id.in_(ids), Lead.owner_id == old, _open_leads())
-                values = {
-                    "owner_id": manager_id,
-                    "previous_owner_id": old,
-                    "updated_at": self.now,
-                }
-            claimed = set(
+                values = {"owner_id": manager_id, "previous_owner_id": old, "updated_at": self.now}
+            claimed.update(
                 self.session.execute(
                     update(Lead).where(where).values(**values).returning(Lead.id)
                 ).scalars()
             )
-            m = self.router.managers[manager_id]
-            due = self.due_at(m)
-            for d in group:
-                if d.lead_id not in claimed:
-                    continue
-                assignments.append(
-                    {
-                        "lead_id": d.lead_id,
-                        "manager_id": manager_id,
-                        "team_id": d.team_id,
-                        "kind": d.kind,
-                        "rule_name": d.rule_name,
-                        "reason": d.reason,
-                        "assigned_at": self.now,
-                        "round_robin": d.round_robin,
-                        "previous_manager_id": old,
-                    }
-                )
-                self._digest_add(m, d, rows[d.lead_id], due)
-                self.summary.assigned += 1
-                self.summary.by_manager[m.email] = self.summary.by_manager.get(m.email, 0) + 1
-                if d.kind == "returning":
-                    self.summary.returning += 1
-                if d.kind == "rebalance":
-                    self.summary.rebalanced += 1
-                if d.overflow:
-                    self.summary.overflow += 1
-            if old is not None and claimed:
-                self._hand_over_tasks(sorted(claimed), old, manager_id)
-        if not assignments:
-            return
-        last_id = self.session.execute(select(func.max(Assignment.id))).scalar() or 0
-        self.session.execute(insert(_table(Assignment)), assignments)
-        self.summary.tasks += self._tasks_from_log(last_id)
+        return claimed
+
+    def _claim_pg(self, decisions: Sequence[Decision], olds: list[int | None]) -> set[int]:
+        """PostgreSQL: the whole batch in one UPDATE ... FROM unnest(arrays) RETURNING."""
+        stmt = text(
+            """
+            UPDATE leads SET owner_id = u.mid,
+                   previous_owner_id = COALESCE(u.old, leads.previous_owner_id),
+                   updated_at = :now
+            FROM unnest(CAST(:ids AS integer[]), CAST(:mids AS integer[]),
+                        CAST(:olds AS integer[])) AS u(id, mid, old)
+            WHERE leads.id = u.id AND leads.status = 'open' AND leads.merged_into_id IS NULL
+              AND ((u.old IS NULL AND leads.owner_id IS NULL) OR leads.owner_id = u.old)
+            RETURNING leads.id
+            """
+        ).bindparams(bindparam("now", type_=UTCDateTime()))
+        params = {
+            "ids": [d.lead_id for d in decisions],
+            "mids": [d.manager_id for d in decisions],
+            "olds": olds,
+            "now": self.now,
+        }
+        return set(self.session.execute(stmt, params).scalars())
+
+    def _log_pg(self, log: dict[str, list[Any]]) -> None:
+        """PostgreSQL: the batch's assignment log in one INSERT ... SELECT FROM unnest."""
+        stmt = text(
+            """
+            INSERT INTO assignments (lead_id, manager_id, team_id, kind, rule_name, reason,
+                                     round_robin, previous_manager_id, assigned_at)
+            SELECT u.*, :now FROM unnest(
+                CAST(:lead_id AS integer[]), CAST(:manager_id AS integer[]),
+                CAST(:team_id AS integer[]), CAST(:kind AS varchar[]),
+                CAST(:rule_name AS varchar[]), CAST(:reason AS text[]),
+                CAST(:round_robin AS boolean[]), CAST(:previous_manager_id AS integer[])
+            ) AS u
+            """
+        ).bindparams(bindparam("now", type_=UTCDateTime()))
+        self.session.execute(stmt, {**log, "now": self.now})
 
     def _tasks_from_log(self, after_id: int) -> int:
         """One first-contact task per assignment logged after ``after_id``: a single
