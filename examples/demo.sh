@@ -19,6 +19,11 @@ echo "== routing: two teams, supervisors, one manager on leave, weighted round-r
 # --- cadence: campaigns, purchases, one nurture cycle ---
 
 # --- mail: send what is due ---
+echo "== mail: check templates, send what is due (.eml files in ./outbox), outbox states"
+"$N" template check
+"$N" suppress add do-not-mail@example.com --reason manual
+"$N" send
+"$N" outbox status
 
 # --- scoring: rank dormant leads ---
 echo "== scoring: CDNOW reference test, then score every lead and rank the dormant ones"
