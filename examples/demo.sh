@@ -15,6 +15,14 @@ echo "== routing: two teams, supervisors, one manager on leave, weighted round-r
 "$N" team report
 
 # --- intake: event lists ---
+echo "== intake: four event lists (a second run says 'already imported')"
+"$N" import examples/events/innoprom-2026-badges.csv --event "Иннопром-2026" --kind exhibition --date 2026-07-07
+"$N" import examples/events/seminar-2026-09-15-signups.xlsx --event "Lean Manufacturing Seminar" --kind seminar --date 2026-09-15
+"$N" import examples/events/webinar-2026-10-01-attendees.csv --event "Industry 4.0 Webinar" --kind webinar --date 2026-10-01
+"$N" import examples/events/webform-2026-10.jsonl --event "Website contact form" --kind webform
+"$N" quarantine list
+"$N" leads duplicates
+"$N" leads export --out leads-export.csv
 
 # --- cadence: campaigns, purchases, one nurture cycle ---
 
