@@ -34,7 +34,9 @@ def _date(value: str | None, option: str = "--as-of") -> date | None:
     try:
         return date.fromisoformat(value.strip()[:10])
     except ValueError:
-        raise InputError(f"{value!r} is not a date (use YYYY-MM-DD)", field=option) from None
+        raise typer.BadParameter(
+            f"{value!r} is not a date (use YYYY-MM-DD)", param_hint=option
+        ) from None
 
 
 def _models_dir() -> Path:

@@ -19,9 +19,9 @@ def test_bench_smoke() -> None:
             sys.executable,
             str(ROOT / "bench" / "scoring.py"),
             "--rows",
-            "2000",
+            "800",
             "--train-customers",
-            "1500",
+            "1000",
             "--json",
         ],
         capture_output=True,
@@ -33,5 +33,5 @@ def test_bench_smoke() -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     steps = [row["step"] for row in report["rows"]]
-    assert steps[0] == "train" and steps[1].startswith("score 2,000")
+    assert steps[0] == "train" and steps[1].startswith("score 800")
     assert all(row["ratio"] > 0 for row in report["rows"])

@@ -54,7 +54,7 @@ rows = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(past=rows, future=rows)
 def test_rows_after_as_of_cannot_change_features(past: list, future: list) -> None:
     past_rows = [(c, str(d), a) for c, d, a in past if pd.Timestamp(d) <= AS_OF]
