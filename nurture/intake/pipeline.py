@@ -254,7 +254,7 @@ class _Prepared:
 
     first_row: int
     last_row: int
-    blank: int
+    blank_rows: list[int]
     rows: list[NormalizedRow]
 
 
@@ -270,10 +270,10 @@ def prepare_rows(
     keys = _raw_keys(header)
     width = len(header)
     out: list[NormalizedRow] = []
-    blank = 0
+    blank: list[int] = []
     for number, cells in numbered:
         if not any(c.strip() for c in cells):
-            blank += 1
+            blank.append(number)
             continue
         if is_broken_json(cells):
             out.append(
@@ -395,7 +395,7 @@ def process_chunk(
         res.skipped = True
         return res
     rows = [r for r in prepared.rows if r.row_number > done_upto]
-    blank = prepared.blank if prepared.first_row > done_upto else 0
+    blank = sum(1 for n in prepared.blank_rows if n > done_upto)
     now = utcnow()
 
     bad = [r for r in rows if not r.ok]

@@ -33,7 +33,7 @@ def test_no_row_is_ever_lost(data: list[list[str]], known_emails: list[str]) -> 
     plan = plan_chunk(prepared.rows, known)
     quarantined = [r.row_number for r in prepared.rows if not r.ok]
     linked = [link.row.row_number for link in plan.links]
-    assert prepared.blank + len(prepared.rows) == len(data)
+    assert len(prepared.blank_rows) + len(prepared.rows) == len(data)
     assert sorted(quarantined + linked) == [r.row_number for r in prepared.rows]
     assert all(r.reasons for r in prepared.rows if r.row_number in quarantined)
     created = sum(1 for link in plan.links if link.outcome == "created")
