@@ -310,7 +310,12 @@ class Sender:
 
         rec = asyncio.create_task(recorder())
         try:
-            await asyncio.gather(claimer(), *(worker(c) for c in self.transport.connections))
+            outcomes = await asyncio.gather(
+                claimer(), *(worker(c) for c in self.transport.connections), return_exceptions=True
+            )  # every worker has stopped before the books are closed, even after an error
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
             clean = True
         finally:
             workers_done.set()
