@@ -281,6 +281,8 @@ class Sender:
             try:
                 while remaining is None or remaining > 0:
                     n = self.batch_size if remaining is None else min(self.batch_size, remaining)
+                    if pool is not None and not pool.ready:  # small bites until it is up
+                        n = min(n, self.CHUNK)
                     jobs = await asyncio.to_thread(self._claim, n)
                     if not jobs:
                         break
