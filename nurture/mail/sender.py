@@ -27,6 +27,7 @@ from nurture.db.cadence import Campaign
 from nurture.db.leads import Lead
 from nurture.db.session import get_engine, session_scope
 from nurture.db.team import Manager
+from nurture.errors import TemporaryDeliveryError
 from nurture.mail import outbox
 from nurture.mail.factory import (
     FactoryConfig,
@@ -94,6 +95,7 @@ class SendSummary:
     unknown: int = 0
     suppressed: int = 0
     template_errors: int = 0
+    not_attempted: int = 0
     reconciled_requeued: int = 0
     reconciled_sent: int = 0
     reconciled_unknown: int = 0
@@ -146,6 +148,13 @@ class Sender:
         self.now = now
         self.journal_dir = Path(self.settings.outbox_dir) / ".journal"
         self._campaigns: dict[str, dict[str, Any]] = {}
+        self._connect_failures = 0
+        self._last_connect_error = ""
+
+    @property
+    def server_unreachable(self) -> bool:
+        """Several connection attempts in a row failed: stop claiming (circuit breaker)."""
+        return self._connect_failures >= 2 * max(1, len(self.transport.connections))
 
     # -- database edges (run in a thread) ------------------------------------------------
 
@@ -279,7 +288,7 @@ class Sender:
         async def claimer() -> None:
             remaining = limit
             try:
-                while remaining is None or remaining > 0:
+                while (remaining is None or remaining > 0) and not self.server_unreachable:
                     n = self.batch_size if remaining is None else min(self.batch_size, remaining)
                     if pool is not None and not pool.ready:  # small bites until it is up
                         n = min(n, self.CHUNK)
@@ -336,6 +345,11 @@ class Sender:
         if clean:
             summary.unknown_total = await asyncio.to_thread(self._unknown_total)
         summary.seconds = round(time.perf_counter() - started, 3)
+        if self.server_unreachable:
+            raise TemporaryDeliveryError(
+                f"SMTP server unreachable ({self._last_connect_error}); stopped after "
+                f"{summary.claimed} claimed, {summary.sent} sent: the rest waits, nothing is lost"
+            )
         return summary
 
     async def _one(
@@ -359,6 +373,9 @@ class Sender:
             summary.failed_temp += out.status == outbox.FAILED_TEMP
             summary.failed_perm += out.status == outbox.FAILED_PERM
             return out
+        if self.server_unreachable:  # give it back untouched: due again right away
+            summary.not_attempted += 1
+            return outbox.Outcome(row.id, outbox.QUEUED, "SMTP server unreachable", now)
         await self.transport.throttle(row.to_addr)
         attempt = await conn.send(
             key=row.dedupe_key,
@@ -368,6 +385,11 @@ class Sender:
             on_data=lambda: journal.data_started(row.id),
         )
         journal.result(row.id, attempt.status)
+        if attempt.connect_failed:
+            self._connect_failures += 1
+            self._last_connect_error = attempt.detail or ""
+        else:
+            self._connect_failures = 0
         if attempt.status == outbox.SENT:
             summary.sent += 1
             return outbox.Outcome(row.id, outbox.SENT)

@@ -59,6 +59,7 @@ class Attempt:
     detail: str | None = None
     code: int | None = None
     recipient_refused: bool = False  # a 5xx about this recipient: suppress the address
+    connect_failed: bool = False  # the server could not be reached at all
 
 
 def classify(code: int, message: str, stage: str) -> Attempt:
@@ -176,7 +177,7 @@ class SmtpConnection:
             smtp = await self._connected()
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            return Attempt(TEMP, f"connect: {exc}")
+            return Attempt(TEMP, f"connect: {exc}", connect_failed=True)
         try:
             await smtp.mail(mail_from)
             await smtp.rcpt(rcpt)

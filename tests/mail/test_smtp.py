@@ -133,3 +133,26 @@ def test_render_worker_process_builds_the_same_messages(
         for _, data in smtp_server.handler.messages
     }
     assert subjects == {"Иван, спасибо, что посетили sample"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_unreachable_server_stops_the_run_loudly_and_loses_nothing(
+    fresh_db: str, monkeypatch
+) -> None:
+    from mail_support import free_port
+
+    from nurture.errors import TemporaryDeliveryError
+
+    monkeypatch.setenv("NURTURE_SMTP_URL", f"smtp://127.0.0.1:{free_port()}?connections=2")
+    from nurture.config import get_settings
+
+    get_settings.cache_clear()
+    emails = [f"x{i}@example.com" for i in range(40)]
+    with session_scope() as s:
+        ids = add_leads(s, emails)
+        queue_messages(s, ids, emails)
+    with pytest.raises(TemporaryDeliveryError, match="unreachable"):
+        send_due()
+    states = _states()
+    assert set(states.values()) <= {"queued", "failed_temp"}  # nothing sent, nothing lost
+    assert list(states.values()).count("queued") > 0  # it stopped early
