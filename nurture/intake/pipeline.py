@@ -14,8 +14,10 @@ on live leads' e-mail and phone make a second lead for the same contact impossib
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -256,6 +258,10 @@ class _Prepared:
     last_row: int
     blank_rows: list[int]
     rows: list[NormalizedRow]
+
+    @property
+    def count(self) -> int:
+        return len(self.blank_rows) + len(self.rows)
 
 
 def prepare_rows(
@@ -537,6 +543,36 @@ def _flag_duplicates(
 # --- the file ------------------------------------------------------------------------------
 
 
+PARALLEL_FROM_BYTES = 4_000_000
+
+
+def _prepared_chunks(
+    table: InputTable,
+    chunk_size: int,
+    prepare: Callable[[list[tuple[int, list[str]]]], _Prepared],
+    parallel: bool,
+) -> Iterator[_Prepared]:
+    """Normalised chunks in file order. For big files the next chunk is normalised in a
+    forked helper process while the current one is written (two cores, half the wait)."""
+    chunks = _chunks(table.rows(), chunk_size)
+    if not parallel:
+        for numbered in chunks:
+            yield prepare(numbered)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork")) as pool:
+        pending: Future[_Prepared] | None = None
+        for numbered in chunks:
+            future = pool.submit(prepare, numbered)
+            if pending is not None:
+                yield pending.result()
+            pending = future
+        if pending is not None:
+            yield pending.result()
+
+
 def detect_locale(table: InputTable) -> str:
     text_ = " ".join(table.header)
     if table.encoding == "cp1251" or any("а" <= ch.lower() <= "я" for ch in text_):
@@ -628,10 +664,11 @@ def import_file(
     if batch.status == "done":
         return _summary(engine, batch_id, event_id, name, already=True, **summary_base)
 
-    for done, numbered in enumerate(_chunks(table.rows(), chunk_size), start=1):
-        prepared = prepare_rows(
-            numbered, header=table.header, columns=columns, ctx=ctx, file_name=name
-        )
+    prepare = functools.partial(
+        prepare_rows, header=table.header, columns=columns, ctx=ctx, file_name=name
+    )
+    parallel = path.stat().st_size > PARALLEL_FROM_BYTES and os.cpu_count() != 1
+    for done, prepared in enumerate(_prepared_chunks(table, chunk_size, prepare, parallel), 1):
         with engine.begin() as conn:
             process_chunk(
                 conn,
@@ -642,7 +679,7 @@ def import_file(
                 event_date=event_date,
             )
         if progress:
-            progress(len(numbered))
+            progress(prepared.count)
         if stop_after_chunks is not None and done >= stop_after_chunks:
             return _summary(engine, batch_id, event_id, name, already=False, **summary_base)
     with engine.begin() as conn:
