@@ -217,6 +217,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--server", choices=["auto", "sink", "aiosmtpd"], default="auto")
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
+    parser.add_argument(
+        "--render-workers", default="0,1", help="pipeline runs to measure, comma-separated"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -259,7 +262,7 @@ def main() -> None:
             lambda: asyncio.run(raw_loop(port, args.rows, args.connections, prebuilt))
         )
         runs = []
-        for workers in (0, 1):
+        for workers in [int(w) for w in args.render_workers.split(",")]:
             reset_outbox(url)
             summary, cpu = measured(lambda w=workers: send_due(render_workers=w))
             runs.append((workers, summary, cpu))

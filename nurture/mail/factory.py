@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from jinja2 import TemplateError
 
@@ -87,7 +86,8 @@ class MessageFactory:
             to_addr, secret=self.config.secret_key, lead_id=lead_id, campaign=campaign
         )
         url = f"{self.config.public_url}/unsubscribe/{token}"
-        mailto = f"mailto:{self.config.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"
+        # the token is URL-safe base64 and ".", so only the space needs escaping
+        mailto = f"mailto:{self.config.unsubscribe_mailto}?subject=unsubscribe%20{token}"
         return url, [mailto, url]
 
     def build(self, job: Job, *, now: datetime | None = None) -> bytes:
