@@ -105,7 +105,11 @@ def _insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key
 def take_lock(session: Session) -> None:
     """Serialise routing runs (two workers: the second waits, then finds nothing to do)."""
     if _is_pg(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+        # keyed by schema: two Nurture databases in one PostgreSQL database do not block
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+            {"k": ADVISORY_LOCK_KEY},
+        )
     else:
         # a write as first statement takes SQLite's RESERVED lock for this transaction
         session.execute(update(Team).where(Team.id < 0).values(name=Team.name))
