@@ -43,9 +43,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.drop_index("ix_assignments_manager_id_assigned_at")
-        batch_op.drop_constraint(
-            "fk_assignments_previous_manager_id_managers", type_="foreignkey"
-        )
+        batch_op.drop_constraint("fk_assignments_previous_manager_id_managers", type_="foreignkey")
         batch_op.drop_column("previous_manager_id")
         batch_op.drop_column("round_robin")
     with op.batch_alter_table("absences", schema=None) as batch_op:
