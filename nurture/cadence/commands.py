@@ -1,9 +1,335 @@
-"""CLI commands of this capability, registered on the root ``nurture`` app."""
+"""CLI of the cadence capability: campaigns, purchases, the nurture cycle, simulation,
+coverage. Registered on the root ``nurture`` app by :func:`register`."""
 
 from __future__ import annotations
 
+import re
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
 import typer
+from sqlalchemy import func, select
+
+from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
+from nurture.errors import ConfigError, InputError, NotFoundError
+
+campaign_app = typer.Typer(help="Nurture campaigns: load YAML files, list them, enrol leads.")
+purchases_app = typer.Typer(help="Purchases and conversions (feed stop rules and dormancy).")
+
+
+@campaign_app.command("load")
+def campaign_load(
+    files: list[Path] = typer.Argument(..., help="Campaign YAML files (examples/campaigns/)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Validate and load campaign files (insert or update by slug; safe to run twice).
+
+    A broken file is reported on one line naming the file and line; the others still load.
+    """
+    from nurture.cadence.campaigns import read_campaign_file, save_campaign
+
+    loaded: list[dict[str, Any]] = []
+    errors: list[str] = []
+    specs = []
+    for path in files:
+        try:
+            specs.append(read_campaign_file(path))
+        except ConfigError as exc:
+            errors.append(exc.format_message())
+    if specs:
+        with cli_session() as session:
+            for spec in specs:
+                _campaign, created = save_campaign(session, spec)
+                loaded.append(
+                    {
+                        "slug": spec.slug,
+                        "steps": len(spec.steps),
+                        "priority": spec.priority,
+                        "created": created,
+                    }
+                )
+    if json_out:
+        print_json({"loaded": loaded, "errors": errors})
+    else:
+        for row in loaded:
+            verb = "created" if row["created"] else "updated"
+            typer.echo(f"{row['slug']}: {verb}, {row['steps']} steps, priority {row['priority']}")
+        for err in errors:
+            typer.echo(f"nurture: {err}", err=True)
+    if errors:
+        raise typer.Exit(2)
+
+
+@campaign_app.command("list")
+def campaign_list(json_out: bool = JsonOption) -> None:
+    """Campaigns with their priority, steps and enrolments by status."""
+    from nurture.db.cadence import Campaign, CampaignStep, Enrollment
+
+    with cli_session() as session:
+        steps = dict(
+            session.execute(
+                select(CampaignStep.campaign_id, func.count(CampaignStep.id)).group_by(
+                    CampaignStep.campaign_id
+                )
+            ).all()
+        )
+        counts: dict[int, dict[str, int]] = {}
+        for cid, status, n in session.execute(
+            select(Enrollment.campaign_id, Enrollment.status, func.count(Enrollment.id)).group_by(
+                Enrollment.campaign_id, Enrollment.status
+            )
+        ):
+            counts.setdefault(cid, {})[status] = n
+        rows = [
+            {
+                "slug": c.slug,
+                "name": c.name,
+                "priority": c.priority,
+                "active": c.active,
+                "steps": steps.get(c.id, 0),
+                "event_kinds": (c.definition.get("audience") or {}).get("event_kinds", []),
+                "enrollments": counts.get(c.id, {}),
+            }
+            for c in session.scalars(select(Campaign).order_by(Campaign.priority.desc()))
+        ]
+    if json_out:
+        print_json({"campaigns": rows})
+        return
+    if not rows:
+        typer.echo("no campaigns: load some with `nurture campaign load examples/campaigns/*.yaml`")
+    for r in rows:
+        enr = ", ".join(f"{k} {v}" for k, v in sorted(r["enrollments"].items())) or "none"
+        kinds = ",".join(r["event_kinds"]) or "manual"
+        typer.echo(
+            f"{r['slug']:<16} priority {r['priority']:>3}  {r['steps']:>2} steps  "
+            f"events: {kinds:<12} enrolments: {enr}{'' if r['active'] else '  (inactive)'}"
+        )
+
+
+@campaign_app.command("enroll")
+def campaign_enroll(
+    slug: str = typer.Argument(..., help="Campaign slug."),
+    where: str = typer.Option(
+        ...,
+        "--where",
+        help="Filter on lead fields, e.g. \"country = 'RU' and city in ('Moscow','Kazan')\".",
+    ),
+    now: str | None = NowOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Enrol open leads matching --where (parsed safely, never pasted into SQL).
+
+    Leads already active in the campaign are left alone; finished ones start a new cycle.
+    """
+    from nurture.cadence.campaigns import CampaignSpec
+    from nurture.cadence.filters import compile_filter
+    from nurture.cadence.planner import enrol
+    from nurture.db.cadence import Campaign
+
+    condition = compile_filter(where)
+    moment = parse_now(now)
+    with cli_session() as session:
+        campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
+        if campaign is None:
+            raise NotFoundError(f"no campaign {slug!r} (see `nurture campaign list`)")
+        spec = CampaignSpec.model_validate(campaign.definition)
+        n = enrol(session, campaign, spec, now=moment, condition=condition, first_time_only=False)
+    if json_out:
+        print_json({"campaign": slug, "enrolled": n, "where": where})
+    else:
+        typer.echo(f"{slug}: {n} lead(s) enrolled")
+
+
+@purchases_app.command("import")
+def purchases_import(
+    file: Path = typer.Argument(..., help="CSV: lead_id or email, date, amount, product."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Import purchases (idempotent); buyers become converted and stop their campaigns."""
+    from nurture.cadence.purchases import import_purchases
+
+    with cli_session() as session:
+        result = import_purchases(session, file)
+    if json_out:
+        print_json(result)
+        return
+    typer.echo(
+        f"{result.file}: {result.rows} rows, {result.imported} imported, "
+        f"{result.duplicates} already known, {len(result.rejected)} rejected, "
+        f"{result.leads_converted} lead(s) converted"
+    )
+    for line in result.rejected:
+        typer.echo(f"  {line}", err=True)
+
+
+def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
+    """Run one nurture cycle: route, stop, enrol, plan touches, queue e-mails, create
+    tasks, escalate missed hard deadlines, repair coverage. Idempotent at the same --now."""
+    from nurture.cadence.cycle import run_cycle
+
+    moment = parse_now(now)
+    with cli_session() as session:
+        summary = run_cycle(session, now=moment)
+    if json_out:
+        print_json(summary.as_dict())
+        return
+    s = summary
+    typer.echo(f"nurture cycle at {moment:%Y-%m-%d %H:%M} UTC")
+    if s.routed is not None:
+        typer.echo(f"  routed:      {s.routed}")
+    typer.echo(f"  stopped:     {_fmt(s.stopped)}")
+    typer.echo(f"  enrolled:    {_fmt(s.enrolled)}; re-engaged {s.reengaged}")
+    typer.echo(
+        f"  touches:     {s.planned} planned, {s.skipped} skipped, {s.shifted} shifted by the cap,"
+        f" {s.completed} enrolments completed"
+    )
+    typer.echo(f"  queued:      {s.emails_queued} e-mails, {s.tasks_created} owner tasks")
+    typer.echo(f"  escalations: {s.escalations}")
+    typer.echo(
+        f"  coverage:    {s.open_leads} open leads, next step scheduled for {s.next_step_share:.1%}"
+    )
+    if s.uncovered_found or s.untouched_over_30d_found or s.repaired:
+        typer.echo(
+            f"  repaired:    found {s.uncovered_found} without next step and "
+            f"{s.untouched_over_30d_found} untouched > 30 days; created {_fmt(s.repaired)}"
+        )
+
+
+def _fmt(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+
+
+def coverage_command(
+    now: str | None = NowOption,
+    json_out: bool = JsonOption,
+    limit: int = typer.Option(20, "--limit", help="Lead ids listed in the human output."),
+) -> None:
+    """Coverage watchdog: open leads, first touch within 24 h, next step scheduled, and
+    leads untouched for more than 30 days (must be none). Read-only; `nurture run` repairs."""
+    from nurture.cadence.coverage import report
+
+    moment = parse_now(now)
+    with cli_session() as session:
+        rep = report(session, now=moment)
+    if json_out:
+        print_json(rep.as_dict())
+        return
+    typer.echo(f"coverage at {moment:%Y-%m-%d %H:%M} UTC")
+    typer.echo(f"  open leads:                {rep.open_leads}")
+    typer.echo(
+        f"  first touch within 24 h:   {rep.first_touch_24h_share or 0:.1%} "
+        f"(of {rep.first_touch_eligible} older than a day)"
+    )
+    typer.echo(f"  next step scheduled:       {rep.next_step_share:.1%}")
+    typer.echo(f"  untouched over 30 days:    {len(rep.untouched_over_30d)}")
+    if rep.untouched_over_30d:
+        typer.echo("    " + ", ".join(map(str, rep.untouched_over_30d[:limit])))
+    if rep.uncovered:
+        typer.echo(f"  without a next step:       {len(rep.uncovered)}")
+        typer.echo("    " + ", ".join(map(str, rep.uncovered[:limit])))
+        typer.echo("  `nurture run` gives their owners a follow-up task.")
+
+
+def _parse_step(text: str) -> timedelta:
+    m = re.fullmatch(r"\s*(\d+)\s*([dh])\s*", text)
+    if not m or int(m.group(1)) == 0:
+        raise InputError(f"--step {text!r}: use e.g. 1d or 6h", field="step")
+    n = int(m.group(1))
+    return timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
+
+
+def simulate_command(
+    start: str = typer.Option(..., "--start", help="First simulated day (YYYY-MM-DD)."),
+    days: int = typer.Option(..., "--days", min=1, max=3650, help="How many days to simulate."),
+    step: str = typer.Option("1d", "--step", help="Time between cycles: 1d, 12h, ..."),
+    leads: int = typer.Option(1000, "--leads", min=12, help="Synthetic leads from 12 events."),
+    seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same world)."),
+    campaigns: Path = typer.Option(
+        None, "--campaigns", help="Directory of campaign YAML files (default: the examples)."
+    ),
+    database: str = typer.Option(
+        None,
+        "--database",
+        help="Empty database URL to simulate in (default: a temporary SQLite file).",
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Run cycles over simulated time on a scratch database (never your real one) and
+    print a day-by-day summary: touches, tasks, stops, escalations, coverage."""
+    from rich.progress import Progress
+
+    from nurture.cadence.simulate import DEFAULT_CAMPAIGNS, DayRow, simulate
+    from nurture.db.session import init_db, make_engine
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError as exc:
+        raise InputError(f"--start {start!r} is not a date (YYYY-MM-DD)", field="start") from exc
+    delta = _parse_step(step)
+    with tempfile.TemporaryDirectory(prefix="nurture-sim-") as tmp:
+        url = database or f"sqlite:///{Path(tmp) / 'sim.db'}"
+        engine = make_engine(url)
+        init_db(engine)
+        rows: list[DayRow] = []
+        total_steps = int(timedelta(days=days) / delta)
+        with Progress(disable=json_out, transient=True) as progress:
+            bar = progress.add_task("simulating", total=total_steps)
+
+            def on_step(row: DayRow) -> None:
+                rows.append(row)
+                progress.update(bar, advance=1, description=f"simulating {row.day}")
+
+            result = simulate(
+                engine,
+                start=first,
+                days=days,
+                step=delta,
+                leads=leads,
+                seed=seed,
+                campaigns_dir=campaigns or DEFAULT_CAMPAIGNS,
+                on_step=on_step,
+            )
+        engine.dispose()
+    table = [r.as_dict() for r in rows]
+    if json_out:
+        print_json({"leads": result.leads, "days": table, "totals": result.totals()})
+        return
+    cols = [
+        ("day", 10),
+        ("new_leads", 5),
+        ("enrolled", 5),
+        ("emails_queued", 6),
+        ("tasks_created", 5),
+        ("shifted", 5),
+        ("stopped", 5),
+        ("escalations", 4),
+        ("open_leads", 6),
+        ("next_step_share", 6),
+        ("untouched_over_30d", 4),
+    ]
+    heads = ["day", "new", "enrol", "mails", "tasks", "shift", "stop", "esc", "open", "next", "30d"]
+    typer.echo("  ".join(h.rjust(w) for h, (_, w) in zip(heads, cols, strict=True)))
+    for r in table:
+        cells = []
+        for key, width in cols:
+            v = r[key]
+            cells.append((f"{v:.0%}" if isinstance(v, float) else str(v)).rjust(width))
+        typer.echo("  ".join(cells))
+    tot = result.totals()
+    typer.echo(
+        f"{result.leads} leads, {tot['emails_queued']} e-mails, {tot['tasks_created']} tasks, "
+        f"{tot['escalations']} escalations; lowest next-step share "
+        f"{tot['min_next_step_share']:.1%}; most leads untouched > 30 days on a day: "
+        f"{tot['max_untouched_over_30d']}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands and sub-groups to ``app``."""
+    app.add_typer(campaign_app, name="campaign")
+    app.add_typer(purchases_app, name="purchases")
+    app.command("run")(run_command)
+    app.command("simulate")(simulate_command)
+    app.command("coverage")(coverage_command)

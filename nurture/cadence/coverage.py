@@ -27,15 +27,13 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
-    func,
     literal,
     literal_column,
     not_,
     or_,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from nurture.cadence.planner import affected, dialect_insert, ts
 from nurture.cadence.sqlfuncs import add_days
@@ -43,6 +41,9 @@ from nurture.db.cadence import Enrollment, Task, Touch
 from nurture.db.leads import Lead
 
 UNTOUCHED_DAYS = 30
+# the repair acts earlier than the report's threshold, so a lead whose owner does the
+# follow-up task never reaches 30 days untouched
+REPAIR_UNTOUCHED_DAYS = 21
 
 
 @dataclass
@@ -51,10 +52,11 @@ class CoverageReport:
     open_leads: int
     covered: int
     next_step_share: float
-    first_touch_24h_share: float
+    first_touch_24h_share: float | None
     first_touch_eligible: int
     untouched_over_30d: list[int] = field(default_factory=list)
     uncovered: list[int] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)  # untouched for REPAIR_UNTOUCHED_DAYS
 
     def as_dict(self, *, limit: int | None = None) -> dict[str, Any]:
         return {
@@ -80,31 +82,29 @@ def open_lead() -> ColumnElement[bool]:
     )
 
 
+# Conditions are uncorrelated ``lead id IN (...)`` sets: each is computed once per
+# statement (a hash or index probe per lead afterwards) on SQLite and PostgreSQL alike,
+# instead of a correlated subquery per lead whose index choice the planner may get wrong.
+
+
 def has_next_step(now: datetime) -> ColumnElement[bool]:
     return or_(
-        exists(
-            select(Enrollment.id).where(
-                Enrollment.lead_id == Lead.id,
-                Enrollment.status == "active",
-                Enrollment.next_due_at.is_not(None),
+        Lead.id.in_(
+            select(Enrollment.lead_id).where(
+                Enrollment.status == "active", Enrollment.next_due_at.is_not(None)
             )
         ),
-        exists(
-            select(Touch.id).where(
-                Touch.lead_id == Lead.id,
-                Touch.status == "planned",
-                Touch.scheduled_at >= ts(now),
-            )
+        Lead.id.in_(
+            select(Touch.lead_id).where(Touch.status == "planned", Touch.scheduled_at >= ts(now))
         ),
-        exists(select(Task.id).where(Task.lead_id == Lead.id, Task.status == "open")),
+        Lead.id.in_(select(Task.lead_id).where(Task.status == "open")),
     )
 
 
 def touched_since(since: datetime, now: datetime) -> ColumnElement[bool]:
     return or_(
-        exists(
-            select(Touch.id).where(
-                Touch.lead_id == Lead.id,
+        Lead.id.in_(
+            select(Touch.lead_id).where(
                 or_(
                     and_(Touch.channel == "email", Touch.status.in_(["planned", "done"])),
                     and_(Touch.channel == "call", Touch.status == "done"),
@@ -113,99 +113,111 @@ def touched_since(since: datetime, now: datetime) -> ColumnElement[bool]:
                 Touch.scheduled_at <= ts(now),
             )
         ),
-        exists(
-            select(Task.id).where(
-                Task.lead_id == Lead.id,
-                Task.status == "done",
-                Task.completed_at >= ts(since),
-            )
+        Lead.id.in_(
+            select(Task.lead_id).where(Task.status == "done", Task.completed_at >= ts(since))
         ),
-        Lead.last_touch_at >= ts(since),
-        Lead.last_activity_at >= ts(since),
+        # NULL-safe: NOT (... OR NULL) would be NULL, i.e. never "untouched"
+        and_(Lead.last_touch_at.is_not(None), Lead.last_touch_at >= ts(since)),
+        and_(Lead.last_activity_at.is_not(None), Lead.last_activity_at >= ts(since)),
     )
 
 
 def first_touch_within_day() -> ColumnElement[bool]:
-    day_after = add_days(Lead.created_at, literal_column("1"))
+    who = aliased(Lead)
+    day_after = add_days(who.created_at, literal_column("1"))
     return or_(
-        exists(
-            select(Touch.id).where(
-                Touch.lead_id == Lead.id,
-                Touch.status.in_(["planned", "done"]),
-                Touch.scheduled_at <= day_after,
-            )
+        Lead.id.in_(
+            select(Touch.lead_id)
+            .join(who, who.id == Touch.lead_id)
+            .where(Touch.status.in_(["planned", "done"]), Touch.scheduled_at <= day_after)
         ),
-        exists(select(Task.id).where(Task.lead_id == Lead.id, Task.created_at <= day_after)),
+        Lead.id.in_(
+            select(Task.lead_id)
+            .join(who, who.id == Task.lead_id)
+            .where(Task.created_at <= day_after)
+        ),
     )
 
 
-def untouched_condition(now: datetime) -> ColumnElement[bool]:
-    since = now - timedelta(days=UNTOUCHED_DAYS)
+def untouched_condition(now: datetime, days: int = UNTOUCHED_DAYS) -> ColumnElement[bool]:
+    since = now - timedelta(days=days)
     return and_(open_lead(), Lead.created_at < ts(since), not_(touched_since(since, now)))
 
 
-def report(session: Session, *, now: datetime) -> CoverageReport:
-    """Measure coverage at ``now`` (read-only)."""
-    day_ago = now - timedelta(days=1)
-    eligible = Lead.created_at <= ts(day_ago)
-    row = session.execute(
+def report(session: Session, *, now: datetime, first_touch: bool = True) -> CoverageReport:
+    """Measure coverage at ``now`` (read-only): one statement, one row of flags per lead.
+
+    ``first_touch=False`` skips the first-touch share (a join of all touches with their
+    leads, the costly part); the cycle does, ``nurture coverage`` does not.
+    """
+    eligible = Lead.created_at <= ts(now - timedelta(days=1))
+    flag = lambda cond: case((cond, 1), else_=0)  # noqa: E731
+    rows = session.execute(
         select(
-            func.count(Lead.id),
-            func.coalesce(func.sum(case((has_next_step(now), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((eligible, 1), else_=0)), 0),
-            func.coalesce(
-                func.sum(case((and_(eligible, first_touch_within_day()), 1), else_=0)), 0
-            ),
-        ).where(open_lead(), Lead.created_at <= ts(now))
-    ).one()
-    open_leads, covered, eligible_n, fast = (int(x or 0) for x in row)
-    uncovered = list(
-        session.scalars(
-            select(Lead.id)
-            .where(open_lead(), Lead.created_at <= ts(now), not_(has_next_step(now)))
-            .order_by(Lead.id)
+            Lead.id,
+            flag(has_next_step(now)),
+            flag(eligible),
+            flag(and_(eligible, first_touch_within_day())) if first_touch else literal(0),
+            flag(untouched_condition(now)),
+            flag(untouched_condition(now, REPAIR_UNTOUCHED_DAYS)),
         )
-    )
-    untouched = list(
-        session.scalars(select(Lead.id).where(untouched_condition(now)).order_by(Lead.id))
-    )
+        .where(open_lead(), Lead.created_at <= ts(now))
+        .order_by(Lead.id)
+    ).all()
+    open_leads = len(rows)
+    covered = sum(r[1] for r in rows)
+    eligible_n = sum(r[2] for r in rows)
+    fast = sum(r[3] for r in rows)
     return CoverageReport(
         now=now,
         open_leads=open_leads,
         covered=covered,
         next_step_share=round(covered / open_leads, 6) if open_leads else 1.0,
-        first_touch_24h_share=round(fast / eligible_n, 6) if eligible_n else 1.0,
+        first_touch_24h_share=(round(fast / eligible_n, 6) if eligible_n else 1.0)
+        if first_touch
+        else None,
         first_touch_eligible=eligible_n,
-        untouched_over_30d=untouched,
-        uncovered=uncovered,
+        untouched_over_30d=[int(r[0]) for r in rows if r[4]],
+        uncovered=[int(r[0]) for r in rows if not r[1]],
+        stale=[int(r[0]) for r in rows if r[5]],
     )
 
 
-def repair(session: Session, *, now: datetime) -> dict[str, int]:
-    """Give the owner of every uncovered or forgotten open lead a hard-deadline task.
+def repair(
+    session: Session, *, now: datetime, found: CoverageReport | None = None
+) -> dict[str, int]:
+    """Give the owner of every uncovered open lead, and of every open lead untouched for
+    ``REPAIR_UNTOUCHED_DAYS``, a hard-deadline follow-up task.
 
     Idempotent: keys are per lead and day, and a lead with an open follow-up gets no other.
     """
     day = int(now.timestamp()) // 86400
     out: dict[str, int] = {}
-    open_follow_up = exists(
-        select(Task.id).where(
-            Task.lead_id == Lead.id, Task.status == "open", Task.kind == "follow_up"
-        )
+    open_follow_up = Lead.id.in_(
+        select(Task.lead_id).where(Task.status == "open", Task.kind == "follow_up")
     )
     cases = {
         "no_next_step": (
-            and_(open_lead(), Lead.created_at <= ts(now), not_(has_next_step(now))),
+            Lead.id.in_(found.uncovered)
+            if found is not None and len(found.uncovered) <= 5000
+            else and_(open_lead(), Lead.created_at <= ts(now), not_(has_next_step(now))),
             "Нет следующего шага: решите, что дальше",
             "No next step planned: decide what comes next",
         ),
-        "untouched_30d": (
-            and_(untouched_condition(now), not_(open_follow_up)),
-            "Нет контакта 30 дней: свяжитесь",
-            "Untouched for 30 days: get in touch",
+        "untouched": (
+            and_(
+                Lead.id.in_(found.stale)
+                if found is not None and len(found.stale) <= 5000
+                else untouched_condition(now, REPAIR_UNTOUCHED_DAYS),
+                not_(open_follow_up),
+            ),
+            "Давно не было контакта: свяжитесь",
+            "No contact for three weeks: get in touch",
         ),
     }
     for reason, (condition, ru, en) in cases.items():
+        if found is not None and not (found.uncovered if reason == "no_next_step" else found.stale):
+            continue
         key = literal(f"coverage.{reason}.") + cast(Lead.id, String) + literal(f".{day}")
         query = select(
             key,

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from nurture.cadence import coverage, dormant, planner
@@ -24,6 +24,8 @@ from nurture.config import get_settings
 from nurture.db.cadence import Task
 from nurture.db.leads import Lead
 from nurture.db.team import Manager, Team
+
+CYCLE_LOCK_KEY = 0x4E55525455524501  # "NURTURE" + 1: one nurture cycle at a time
 
 
 @dataclass
@@ -44,7 +46,6 @@ class CycleSummary:
     escalations_without_supervisor: int = 0
     open_leads: int = 0
     next_step_share: float = 1.0
-    first_touch_24h_share: float = 1.0
     uncovered_found: int = 0
     untouched_over_30d_found: int = 0
     repaired: dict[str, int] = field(default_factory=dict)
@@ -206,8 +207,16 @@ def fire_escalations(session: Session, *, now: datetime) -> tuple[int, int]:
     return len(messages), missing
 
 
+def serialise(session: Session) -> None:
+    """Two cycles never interleave: a transaction-scoped advisory lock on PostgreSQL (SQLite
+    already serialises writers). Unique keys keep even an unlocked overlap harmless."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CYCLE_LOCK_KEY})
+
+
 def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
     """Run one nurture cycle at ``now`` (aware UTC) in the caller's transaction."""
+    serialise(session)
     summary = CycleSummary(now=now)
     summary.routed = route(session, now=now)
     specs = load_specs(session)
@@ -226,15 +235,38 @@ def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
     summary.tasks_created = plan.tasks_created
     assign_task_owners(session)
     summary.escalations, summary.escalations_without_supervisor = fire_escalations(session, now=now)
-    found = coverage.report(session, now=now)
+    found = coverage.report(session, now=now, first_touch=False)
     summary.open_leads = found.open_leads
     summary.next_step_share = found.next_step_share
-    summary.first_touch_24h_share = found.first_touch_24h_share
     summary.uncovered_found = len(found.uncovered)
     summary.untouched_over_30d_found = len(found.untouched_over_30d)
-    summary.repaired = coverage.repair(session, now=now)
+    summary.repaired = coverage.repair(session, now=now, found=found)
     return summary
 
 
 def count_open_tasks(session: Session) -> int:
     return int(session.scalar(select(func.count(Task.id)).where(Task.status == "open")) or 0)
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """A cycle summary (``CycleSummary.as_dict()``) as a Markdown table."""
+    rows = [
+        ("routed", summary.get("routed")),
+        ("stopped", summary.get("stopped")),
+        ("enrolled", summary.get("enrolled")),
+        ("re-engaged", summary.get("reengaged")),
+        ("touches planned", summary.get("planned")),
+        ("touches skipped", summary.get("skipped")),
+        ("shifted by the cap", summary.get("shifted")),
+        ("e-mails queued", summary.get("emails_queued")),
+        ("owner tasks", summary.get("tasks_created")),
+        ("escalations", summary.get("escalations")),
+        ("open leads", summary.get("open_leads")),
+        ("next step share", summary.get("next_step_share")),
+        ("found without next step", summary.get("uncovered_found")),
+        ("found untouched > 30 days", summary.get("untouched_over_30d_found")),
+        ("repaired", summary.get("repaired")),
+    ]
+    lines = [f"# Nurture cycle at {summary.get('now')}", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + "\n"

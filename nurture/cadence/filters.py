@@ -243,7 +243,8 @@ class _Parser:
 
 
 def compile_filter(text: str | None) -> ColumnElement[bool]:
-    """The SQLAlchemy condition for ``text`` over :class:`Lead` (``None``/empty: all leads)."""
-    if text is None or not text.strip():
+    """The SQLAlchemy condition for ``text`` over :class:`Lead` (``None``: all leads; an
+    empty string is an error, so a blank ``--where`` never selects everyone by accident)."""
+    if text is None:
         return true()
     return _Parser(text).parse()

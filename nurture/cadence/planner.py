@@ -165,9 +165,8 @@ def enrol(
         .where(prior.lead_id == Lead.id, prior.campaign_id == campaign.id)
         .scalar_subquery()
     )
-    busy = exists(
-        select(prior.id).where(
-            prior.lead_id == Lead.id,
+    busy = Lead.id.in_(
+        select(prior.lead_id).where(
             prior.campaign_id == campaign.id,
             *([] if first_time_only else [prior.status == "active"]),
         )
@@ -176,7 +175,7 @@ def enrol(
     query = select(
         Lead.id,
         literal(campaign.id),
-        max_cycle + 1,
+        literal(1) if first_time_only else max_cycle + 1,
         literal("active"),
         literal(0),
         due,
@@ -229,51 +228,63 @@ def enrol_automatic(
 
 
 def _stop_condition(rule: str, slug: str) -> ColumnElement[bool]:
-    lead_is = Lead.id == Enrollment.lead_id
+    """Rule condition over the enrolment row. Uncorrelated ``lead_id IN (...)`` filters come
+    first (evaluated once per statement); timing checks are correlated only for those."""
 
-    def lead_where(*cond: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists(select(Lead.id).where(lead_is, *cond))
+    def leads_where(*cond: ColumnElement[bool]) -> ColumnElement[bool]:
+        return Enrollment.lead_id.in_(select(Lead.id).where(*cond))
 
-    def engaged(kind: str) -> ColumnElement[bool]:
-        return exists(
-            select(Engagement.id).where(
-                Engagement.lead_id == Enrollment.lead_id,
-                Engagement.kind == kind,
-                Engagement.occurred_at >= Enrollment.enrolled_at,
-            )
+    def engaged(kind: str, *, since_enrolment: bool) -> ColumnElement[bool]:
+        found = Enrollment.lead_id.in_(select(Engagement.lead_id).where(Engagement.kind == kind))
+        if not since_enrolment:
+            return found
+        return and_(
+            found,
+            exists(
+                select(Engagement.id).where(
+                    Engagement.lead_id == Enrollment.lead_id,
+                    Engagement.kind == kind,
+                    Engagement.occurred_at >= Enrollment.enrolled_at,
+                )
+            ),
         )
 
     if rule == "converted":
-        return lead_where(Lead.status == "converted")
+        return leads_where(Lead.status == "converted")
     if rule == "purchased":
-        return exists(
-            select(Purchase.id).where(
-                Purchase.lead_id == Enrollment.lead_id,
-                Purchase.purchased_at >= Enrollment.enrolled_at,
-            )
+        return and_(
+            Enrollment.lead_id.in_(select(Purchase.lead_id)),
+            exists(
+                select(Purchase.id).where(
+                    Purchase.lead_id == Enrollment.lead_id,
+                    Purchase.purchased_at >= Enrollment.enrolled_at,
+                )
+            ),
         )
     if rule == "replied":
-        return engaged("reply")
+        return engaged("reply", since_enrolment=True)
     if rule == "unsubscribed":
         return or_(
-            lead_where(or_(Lead.unsubscribed_at.is_not(None), Lead.do_not_contact.is_(True))),
-            engaged("unsubscribe"),
-            exists(
-                select(Suppression.id)
-                .join(Lead, Lead.email == Suppression.email)
+            leads_where(or_(Lead.unsubscribed_at.is_not(None), Lead.do_not_contact.is_(True))),
+            engaged("unsubscribe", since_enrolment=False),
+            Enrollment.lead_id.in_(
+                select(Lead.id)
+                .join(Suppression, Suppression.email == Lead.email)
                 .where(
-                    lead_is,
                     Suppression.scope.in_(["*", slug]),
                     Suppression.reason.in_(["unsubscribe", "complaint"]),
                 )
             ),
         )
     if rule == "bounced":
-        return or_(lead_where(Lead.email_status == "undeliverable"), engaged("bounce"))
+        return or_(
+            leads_where(Lead.email_status == "undeliverable"),
+            engaged("bounce", since_enrolment=True),
+        )
     if rule == "owner_closed":
-        return lead_where(Lead.status.in_(["lost", "closed"]))
+        return leads_where(Lead.status.in_(["lost", "closed"]))
     if rule == "merged":
-        return lead_where(Lead.merged_into_id.is_not(None))
+        return leads_where(Lead.merged_into_id.is_not(None))
     raise ValueError(f"unknown stop rule {rule!r}")
 
 
@@ -351,38 +362,27 @@ def cancel_pending(session: Session) -> int:
 
 def sync_touch_status(session: Session) -> None:
     """Planned touches become done when their e-mail was sent or their task completed, and
-    skipped when the e-mail was suppressed, cancelled or failed for good."""
-    session.execute(
-        update(Touch)
-        .where(
-            Touch.status == "planned",
-            Touch.outbox_id.in_(select(OutboxMessage.id).where(OutboxMessage.status == "sent")),
+    skipped when the e-mail was suppressed, cancelled or failed for good. Only planned
+    touches are visited (index on status), each with a primary-key probe."""
+
+    def outbox_in(*statuses: str) -> ColumnElement[bool]:
+        return exists(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id == Touch.outbox_id, OutboxMessage.status.in_(statuses)
+            )
         )
-        .values(status="done")
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
-    )
-    session.execute(
-        update(Touch)
-        .where(
-            Touch.status == "planned",
-            Touch.outbox_id.in_(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.status.in_(["failed_perm", "suppressed", "cancelled"])
-                )
-            ),
+
+    for condition, status in (
+        (outbox_in("sent"), "done"),
+        (outbox_in("failed_perm", "suppressed", "cancelled"), "skipped"),
+        (exists(select(Task.id).where(Task.id == Touch.task_id, Task.status == "done")), "done"),
+    ):
+        session.execute(
+            update(Touch)
+            .where(Touch.status == "planned", condition)
+            .values(status=status)
+            .execution_options(synchronize_session=False, preserve_rowcount=True)
         )
-        .values(status="skipped")
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
-    )
-    session.execute(
-        update(Touch)
-        .where(
-            Touch.status == "planned",
-            Touch.task_id.in_(select(Task.id).where(Task.status == "done")),
-        )
-        .values(status="done")
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
-    )
 
 
 # ---- send-time slots ---------------------------------------------------------------------

@@ -86,6 +86,7 @@ class Touch(Base):
         Index("ix_touches_lead_id_scheduled_at", "lead_id", "scheduled_at"),
         # cadence (0005): queueing and task creation look up one (campaign, step)
         Index("ix_touches_campaign_id_position_status", "campaign_id", "position", "status"),
+        Index("ix_touches_status_scheduled_at", "status", "scheduled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,6 +130,8 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("source_key"),
         Index("ix_tasks_manager_id_status_due_at", "manager_id", "status", "due_at"),
+        # cadence (0005): open tasks past due (escalation), coverage sets
+        Index("ix_tasks_status_due_at", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,6 +28,8 @@ def upgrade() -> None:
         "touches",
         ["campaign_id", "position", "status"],
     )
+    op.create_index("ix_touches_status_scheduled_at", "touches", ["status", "scheduled_at"])
+    op.create_index("ix_tasks_status_due_at", "tasks", ["status", "due_at"])
     op.create_table(
         "cadence_slots",
         sa.Column("run_id", sa.String(40), nullable=False),
@@ -46,5 +48,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("cadence_slots")
+    op.drop_index("ix_tasks_status_due_at", table_name="tasks")
+    op.drop_index("ix_touches_status_scheduled_at", table_name="touches")
     op.drop_index("ix_touches_campaign_id_position_status", table_name="touches")
     op.drop_index("ix_enrollments_campaign_id_status_next_position", table_name="enrollments")

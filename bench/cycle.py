@@ -1,0 +1,223 @@
+"""Benchmark: plan one day's touches for N enrolled leads, against a raw INSERT ... SELECT.
+
+    .venv/bin/python bench/cycle.py [--rows 1000000] [--backend sqlite|postgresql|both] [--json]
+
+Setup (not timed): N leads in nine time zones, all enrolled in the example exhibition
+campaign at steps spread over the campaign, next due times spread over 30 days (so about
+1/30 of them, plus the 24-hour look-ahead, are due). Then, in the same run and on the same
+data, each in a transaction that is rolled back:
+
+- baseline: ONE raw ``INSERT INTO touches ... SELECT`` of the due rows (no windows, no cap,
+  no advancing, no outbox): the floor for "write one row per due touch";
+- plan: ``nurture.cadence.planner.plan_due`` (send windows per zone, frequency cap,
+  priorities, shifting, advancing enrolments) WITHOUT the outbox step, then with it.
+
+The goal is plan/baseline within 3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import Report, timed  # noqa: E402
+
+from nurture.cadence import planner  # noqa: E402
+from nurture.cadence.campaigns import load_specs, read_campaign_file, save_campaign  # noqa: E402
+from nurture.config import PROJECT_ROOT  # noqa: E402
+from nurture.db.session import init_db, make_engine  # noqa: E402
+
+NOW = datetime(2026, 3, 25, 3, 0, tzinfo=UTC)  # a Wednesday
+ZONES = [
+    ("Europe/Moscow", "RU"),
+    ("Asia/Yekaterinburg", "RU"),
+    ("Asia/Vladivostok", "RU"),
+    ("Asia/Almaty", "KZ"),
+    ("Europe/Berlin", "DE"),
+    ("Europe/London", "GB"),
+    ("America/New_York", "US"),
+    ("America/Los_Angeles", "US"),
+    ("Asia/Tokyo", "JP"),
+]
+
+
+def _ts(dialect: str, seconds_expr: str) -> str:
+    """SQL for NOW + seconds, in the stored format of each backend."""
+    base = NOW.strftime("%Y-%m-%d %H:%M:%S")
+    if dialect == "sqlite":
+        return f"strftime('%Y-%m-%d %H:%M:%S.000000', '{base}', ({seconds_expr}) || ' seconds')"
+    return f"(TIMESTAMPTZ '{base}+00' + ({seconds_expr}) * interval '1 second')"
+
+
+def populate(engine: Engine, rows: int) -> None:
+    dialect = engine.dialect.name
+    with Session(engine) as s, s.begin():
+        save_campaign(s, read_campaign_file(PROJECT_ROOT / "examples/campaigns/exhibition.yaml"))
+    with engine.begin() as conn:
+        cid = conn.execute(text("SELECT id FROM campaigns WHERE slug = 'exhibition'")).scalar_one()
+        steps = conn.execute(
+            text("SELECT count(*) FROM campaign_steps WHERE campaign_id = :c"), {"c": cid}
+        ).scalar_one()
+        conn.execute(text("CREATE TABLE bench_zones (k INTEGER PRIMARY KEY, tz TEXT, cc TEXT)"))
+        conn.execute(
+            text("INSERT INTO bench_zones VALUES (:k, :tz, :cc)"),
+            [{"k": k, "tz": tz, "cc": cc} for k, (tz, cc) in enumerate(ZONES)],
+        )
+        if dialect == "sqlite":
+            series = (
+                f"WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {rows}) "
+            )
+            src = "g"
+        else:
+            series = ""
+            src = f"generate_series(1, {rows}) AS g(i)"
+        created = _ts(dialect, "-86400 * 20")
+        conn.execute(
+            text(
+                f"{series}INSERT INTO leads (id, email, first_name, country, language, timezone, "
+                "status, email_status, do_not_contact, created_at, updated_at) "
+                f"SELECT i, 'lead' || i || '@bench.example', 'Lead', z.cc, "
+                f"CASE WHEN z.cc = 'RU' THEN 'ru' ELSE 'en' END, z.tz, 'open', 'ok', false, "
+                f"{created}, {created} FROM {src} JOIN bench_zones z ON z.k = i % {len(ZONES)}"
+            )
+        )
+        enrolled = _ts(dialect, "-86400 * 20")
+        due = _ts(dialect, "((i * 7919) % 2592000)")
+        conn.execute(
+            text(
+                f"{series}INSERT INTO enrollments (id, lead_id, campaign_id, cycle, status, "
+                "next_position, next_due_at, enrolled_at) "
+                f"SELECT i, i, {cid}, 1, 'active', i % {steps}, {due}, {enrolled} FROM {src}"
+            )
+        )
+        if dialect == "postgresql":
+            conn.execute(text("SELECT setval('leads_id_seq', (SELECT max(id) FROM leads))"))
+            conn.execute(
+                text("SELECT setval('enrollments_id_seq', (SELECT max(id) FROM enrollments))")
+            )
+            conn.execute(text("ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+
+
+BASELINE = """
+INSERT INTO touches (enrollment_id, lead_id, campaign_id, position, channel, due_at,
+                     scheduled_at, status, created_at)
+SELECT e.id, e.lead_id, e.campaign_id, e.next_position, 'email', e.next_due_at,
+       e.next_due_at, 'planned', :now
+FROM enrollments e JOIN leads l ON l.id = e.lead_id
+WHERE e.status = 'active' AND e.next_due_at < :horizon
+"""
+
+
+def measure(engine: Engine) -> dict[str, float | int | str]:
+    horizon = NOW + planner.LOOKAHEAD
+    out: dict[str, float | int | str] = {"backend": engine.dialect.name}
+    baselines = []
+    for _ in range(2):
+        with Session(engine) as s:
+            with timed() as t:
+                res = s.execute(text(BASELINE), {"now": NOW, "horizon": horizon})
+            out["due_rows"] = int(res.rowcount or 0)  # type: ignore[attr-defined]
+            baselines.append(t.seconds)
+            s.rollback()
+    out["baseline_s"] = min(baselines)
+    with Session(engine) as s:  # warm-up: zoneinfo and holiday calendars load once per process
+        planner.plan_due(s, load_specs(s), now=NOW)
+        s.rollback()
+    with Session(engine) as s:
+        specs = load_specs(s)
+        with timed() as t:
+            summary = _plan_without_outbox(s, specs)
+        out["plan_s"] = t.seconds
+        out["planned"] = summary.planned + summary.skipped
+        out["shifted"] = summary.shifted
+        s.rollback()
+    with Session(engine) as s:
+        specs = load_specs(s)
+        with timed() as t:
+            full = planner.plan_due(s, specs, now=NOW)
+        out["plan_and_queue_s"] = t.seconds
+        out["queued"] = full.emails_queued + full.tasks_created
+        s.rollback()
+    out["ratio_plan"] = float(out["plan_s"]) / max(float(out["baseline_s"]), 1e-9)
+    out["ratio_plan_and_queue"] = float(out["plan_and_queue_s"]) / max(
+        float(out["baseline_s"]), 1e-9
+    )
+    return out
+
+
+def _plan_without_outbox(s: Session, specs: list) -> planner.PlanSummary:  # type: ignore[type-arg]
+    original_q, original_t = planner.queue_step, planner.task_step
+    planner.queue_step = lambda *a, **k: 0  # type: ignore[assignment]
+    planner.task_step = lambda *a, **k: 0  # type: ignore[assignment]
+    try:
+        return planner.plan_due(s, specs, now=NOW)
+    finally:
+        planner.queue_step, planner.task_step = original_q, original_t
+
+
+def run_backend(backend: str, rows: int, tmp: Path) -> dict[str, float | int | str]:
+    schema = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        import os
+        import uuid
+
+        base = os.environ.get(
+            "NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        init_db(engine)
+        with timed() as setup:
+            populate(engine, rows)
+        result = measure(engine)
+        result["rows"] = rows
+        result["setup_s"] = setup.seconds
+        return result
+    finally:
+        engine.dispose()
+        if schema:
+            admin = make_engine(base)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="Enrolled leads.")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--json", action="store_true", help="One JSON document on stdout.")
+    args = parser.parse_args(argv)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    report = Report(f"cadence planner: one day's touches for {args.rows:,} enrolled leads")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp:
+        for backend in backends:
+            result = run_backend(backend, args.rows, Path(tmp))
+            results.append(result)
+            report.add(**result)
+    report.print()
+    return results
+
+
+if __name__ == "__main__":
+    main()
