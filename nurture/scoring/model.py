@@ -182,10 +182,10 @@ class LeadValueModel(BaseEstimator):
     def __init__(
         self,
         horizon_days: int = 182,
-        max_iter: int = 200,
-        learning_rate: float = 0.05,
+        max_iter: int = 400,
+        learning_rate: float = 0.025,
         max_leaf_nodes: int = 7,
-        min_samples_leaf: int = 50,
+        min_samples_leaf: int = 100,
         l2_regularization: float = 1.0,
         use_probabilistic: bool = True,
         calibration: str = "probabilistic",
