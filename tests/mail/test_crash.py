@@ -76,6 +76,7 @@ def test_sigkill_mid_batch_loses_nothing_and_sends_nothing_twice(
         else:  # ambiguous: at most once, counted; only messages in flight when killed
             assert arrivals[message_id] <= 1
     assert states["unknown"] <= killed * connections
+    print(f"killed {killed} times: {states['sent']} sent, {states['unknown']} unknown (ambiguous)")
     assert states["sent"] + states["unknown"] == n
     assert not any((fresh_db and p.name.endswith(".log")) for p in _journals())
 
