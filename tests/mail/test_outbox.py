@@ -133,3 +133,25 @@ def test_smtp_url_parsing() -> None:
     assert (c.start_tls, c.use_tls, c.connections, c.rate) == (True, False, 2, 5.0)
     s = SmtpConfig.from_url("smtps://relay.example")
     assert (s.use_tls, s.port, s.start_tls) == (True, 465, None)
+
+
+def test_rate_limiter_spaces_sends_evenly() -> None:
+    import asyncio
+    import time
+
+    from nurture.mail.transport import RateLimiter, make_transport
+
+    limiter = RateLimiter(200.0)  # one slot every 5 ms
+
+    async def five() -> None:
+        for _ in range(5):
+            await limiter.wait()
+
+    start = time.monotonic()
+    asyncio.run(five())
+    assert limiter._next - start >= 5 * 0.005 - 1e-6  # the next free slot is 5 slots later
+    unlimited = RateLimiter(None)
+    asyncio.run(unlimited.wait())
+    assert unlimited._next == 0.0
+    t = make_transport("smtp://h:25?connections=3&rate=10&domain_rate=2", Path("."))
+    assert len(t.connections) == 3 and t.domain_rate == 2.0 and t.rate.interval == 0.1
