@@ -28,6 +28,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -45,6 +46,7 @@ from nurture.scoring.probabilistic import (
     GammaGammaParams,
     bgnbd_alive,
     bgnbd_expected,
+    bgnbd_p_any,
     fit_bgnbd,
     fit_gamma_gamma,
     gamma_gamma_spend,
@@ -175,6 +177,8 @@ class LeadValueModel(BaseEstimator):
         BG/NBD and Gamma-Gamma parameters fitted on the history up to ``as_of_``.
     scale_ : float
         Calibration factor applied to the regressor's predictions.
+    p_shift_ : float
+        Shift of the classifier's log-odds calibrating the mean probability of buying.
     training_summary_ : dict
         Counts and totals of the training window, for the model card.
     """
@@ -264,7 +268,10 @@ class LeadValueModel(BaseEstimator):
         else:
             self.bgnbd_, self.gamma_gamma_ = {}, {}
         self.scale_ = 1.0
+        self.p_shift_ = 0.0
         self.scale_ = self._calibrate(tx, cut, history_now, x_cut, y_cut, leads)
+        if self.calibration == "probabilistic" and self.use_probabilistic:
+            self.p_shift_ = self._calibrate_probability(history_now)
         self.training_summary_ = {
             "as_of": self.as_of_,
             "train_cut": self.train_cut_,
@@ -275,6 +282,7 @@ class LeadValueModel(BaseEstimator):
             "scored_at_as_of": len(history_now),
             "calibration": self.calibration,
             "scale": round(float(self.scale_), 6),
+            "p_shift": round(float(self.p_shift_), 6),
         }
         return self
 
@@ -350,6 +358,29 @@ class LeadValueModel(BaseEstimator):
         total = float(predicted.sum())
         return float(y_cut.sum()) / total if total > 0 else 1.0
 
+    def _calibrate_probability(self, history_now: pd.DataFrame) -> float:
+        """A shift of the classifier's log-odds so that the buyers' mean P(any purchase)
+        equals the BG/NBD one at ``as_of`` (the same ageing correction as the money)."""
+        if self.classifier_ is None:
+            return 0.0
+        frame = self._with_probabilistic(history_now)
+        buyers = frame["frequency"].fillna(0).to_numpy() > 0
+        if not buyers.any():
+            return 0.0
+        freq, recency, age, _ = repeat_summary(frame[buyers])
+        bg = BGNBDParams(**self.bgnbd_)
+        target = float(np.mean(bgnbd_p_any(bg, self.horizon_days / 7.0, freq, recency, age)))
+        raw = self.classifier_.predict_proba(self._encode(frame[buyers]))[:, 1]
+        logit = np.log(np.clip(raw, 1e-9, 1 - 1e-9) / np.clip(1 - raw, 1e-9, 1.0))
+        low, high = -10.0, 10.0
+        for _ in range(60):  # the mean of expit(logit + s) increases with s
+            mid = (low + high) / 2
+            if float(np.mean(expit(logit + mid))) < target:
+                low = mid
+            else:
+                high = mid
+        return (low + high) / 2
+
     # ---------------------------------------------------------------- predicting
     def _check_fitted(self) -> None:
         if not hasattr(self, "regressor_"):
@@ -408,6 +439,9 @@ class LeadValueModel(BaseEstimator):
         value = np.clip(self.regressor_.predict(matrix), 0.0, None) * self.scale_
         if self.classifier_ is not None:
             p = self.classifier_.predict_proba(matrix)[:, 1]
+            shift = getattr(self, "p_shift_", 0.0)
+            if shift:
+                p = expit(np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1.0)) + shift)
         else:
             p = np.full(len(frame), self.p_constant_)
         return pd.DataFrame({"predicted_value": value, "p_purchase": p}, index=frame.index)

@@ -163,3 +163,22 @@ def gamma_gamma_spend(
     population = v * p / max(q - 1, 1e-6)
     weight = (q - 1) / (p * x + q - 1)
     return np.where(x > 0, weight * population + (1 - weight) * m, population)
+
+
+def bgnbd_p_any(
+    params: BGNBDParams,
+    horizon: float,
+    frequency: FloatArray,
+    recency: FloatArray,
+    age: FloatArray,
+) -> FloatArray:
+    """Probability of at least one purchase in the next ``horizon`` weeks.
+
+    In BG/NBD a customer drops out only right after a purchase, so one who is alive at the
+    cut makes no purchase in the horizon exactly when the (gamma-mixed) Poisson count is 0:
+    ``P(any) = P(alive) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x))``.
+    """
+    x = np.asarray(frequency, dtype=float)
+    t = np.asarray(age, dtype=float)
+    none_if_alive = ((params.alpha + t) / (params.alpha + t + horizon)) ** (params.r + x)
+    return bgnbd_alive(params, frequency, recency, age) * (1.0 - none_if_alive)

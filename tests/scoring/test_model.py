@@ -11,7 +11,9 @@ from nurture.scoring.data import split_at
 from nurture.scoring.evaluation import evaluate
 from nurture.scoring.model import LeadData, LeadValueModel, repeat_summary
 from nurture.scoring.probabilistic import (
+    BGNBDParams,
     bgnbd_expected,
+    bgnbd_p_any,
     fit_bgnbd,
     fit_gamma_gamma,
     gamma_gamma_spend,
@@ -51,6 +53,36 @@ def test_money_total_is_calibrated_to_the_probabilistic_total(synthetic: pd.Data
     )
     raw = LeadValueModel(**FAST, calibration="none").fit(synthetic, AS_OF)
     assert raw.scale_ == 1.0 and model.scale_ != 1.0
+
+
+def test_probability_mean_is_calibrated_to_bgnbd(synthetic: pd.DataFrame) -> None:
+    model = LeadValueModel(**FAST).fit(synthetic, AS_OF)
+    frame = model.features(synthetic, AS_OF)
+    buyers = frame[frame["frequency"] > 0]
+    freq, rec, age, _ = repeat_summary(buyers)
+    params = BGNBDParams(**model.bgnbd_)
+    target = bgnbd_p_any(params, HORIZON / 7, freq, rec, age).mean()
+    assert model.predict_frame(buyers)["p_purchase"].mean() == pytest.approx(target, rel=1e-4)
+    # A monotone shift: the order of the customers (and so the AUC) is unchanged.
+    raw = LeadValueModel(**FAST, calibration="none").fit(synthetic, AS_OF)
+    assert raw.p_shift_ == 0.0
+    np.testing.assert_array_equal(
+        np.argsort(model.predict_frame(buyers)["p_purchase"].to_numpy(), kind="stable"),
+        np.argsort(raw.predict_frame(buyers)["p_purchase"].to_numpy(), kind="stable"),
+    )
+
+
+def test_p_any_matches_a_simulation() -> None:
+    """P(any purchase) for a new customer (x=0, T=0) against simulated BG/NBD customers."""
+    params = BGNBDParams(r=0.5, alpha=4.0, a=0.8, b=2.5)
+    rng = np.random.default_rng(0)
+    n, horizon = 200_000, 10.0
+    lam = rng.gamma(params.r, 1 / params.alpha, size=n)
+    # Alive at T=0 with certainty; dropout only after a purchase, so any purchase counts.
+    bought = rng.poisson(lam * horizon) > 0
+    zero = np.zeros(1)
+    expected = bgnbd_p_any(params, horizon, zero, zero, zero)[0]
+    assert bought.mean() == pytest.approx(expected, abs=0.005)
 
 
 def test_too_little_history_is_a_model_error(synthetic: pd.DataFrame) -> None:
