@@ -19,6 +19,7 @@ from nurture.db.cadence import Engagement, Enrollment, Purchase, Touch
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.scoring import LeadScore
 from nurture.scoring.data import empty_transactions, normalise_transactions
+from nurture.scoring.features import LEAD_CATEGORICAL, LEAD_NUMERIC
 from nurture.scoring.model import LeadData, LeadValueModel
 
 ACTIVE_ENGAGEMENT = ("click", "reply")
@@ -198,7 +199,8 @@ def score_leads(
     as_of = as_of or datetime.now(UTC).date()
     tx = load_transactions(session=session, batch_size=batch_size)
     lead_data = load_lead_data(session=session, batch_size=batch_size)
-    use_leads = lead_data if any(c in model.feature_names_ for c in ("segment", "opens")) else None
+    lead_inputs = set(LEAD_NUMERIC) | set(LEAD_CATEGORICAL)
+    use_leads = lead_data if lead_inputs & set(model.feature_names_) else None
     features = model.features(tx, pd.Timestamp(as_of), use_leads)
     known = pd.Index(lead_data.leads["customer_id"].astype(str))
     features = features.reindex(known)  # leads without a purchase get NaN history
