@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Report, timed  # noqa: E402
+from common import Report, timed
 
-from nurture.cadence import planner  # noqa: E402
-from nurture.cadence.campaigns import load_specs, read_campaign_file, save_campaign  # noqa: E402
-from nurture.config import PROJECT_ROOT  # noqa: E402
-from nurture.db.session import init_db, make_engine  # noqa: E402
+from nurture.cadence import planner
+from nurture.cadence.campaigns import load_specs, read_campaign_file, save_campaign
+from nurture.config import PROJECT_ROOT
+from nurture.db.session import init_db, make_engine
 
 NOW = datetime(2026, 3, 25, 3, 0, tzinfo=UTC)  # a Wednesday
 ZONES = [
@@ -91,7 +91,7 @@ def populate(engine: Engine, rows: int) -> None:
             )
         )
         enrolled = _ts(dialect, "-86400 * 20")
-        due = _ts(dialect, "((i * 7919) % 2592000)")
+        due = _ts(dialect, "((CAST(i AS BIGINT) * 7919) % 2592000)")
         conn.execute(
             text(
                 f"{series}INSERT INTO enrollments (id, lead_id, campaign_id, cycle, status, "

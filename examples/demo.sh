@@ -25,6 +25,13 @@ echo "== intake: four event lists (a second run says 'already imported')"
 "$N" leads export --out leads-export.csv
 
 # --- cadence: campaigns, purchases, one nurture cycle ---
+echo "== cadence: campaigns (exhibition, seminar, webinar, dormant; ru + en)"
+"$N" campaign load examples/campaigns/*.yaml
+"$N" campaign list
+echo "== cadence: purchases (buyers stop their campaigns, feed dormancy and scoring)"
+"$N" purchases import examples/purchases.csv
+echo "== cadence: one nurture cycle (idempotent: a second run at the same time adds nothing)"
+"$N" run
 
 # --- mail: send what is due ---
 echo "== mail: check templates, send what is due (.eml files in ./outbox), outbox states"
@@ -49,3 +56,4 @@ NURTURE_MODELS_DIR=demo-out/models "$N" score train --horizon-days 90 --n-boot 2
 "$N" score rank --dormant-days 180 --top 10
 
 # --- coverage: nobody forgotten ---
+"$N" coverage

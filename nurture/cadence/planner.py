@@ -35,6 +35,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -437,6 +438,9 @@ def build_slots(
                 )
     for i in range(0, len(rows), 5000):
         session.execute(insert(CadenceSlot), rows[i : i + 5000])
+    # fresh statistics: without them PostgreSQL guesses one slot row and nests a loop over
+    # the due enrolments per slot instead of hashing the (small) slot map once
+    session.execute(text("ANALYZE cadence_slots"))
     return run_id
 
 
@@ -598,9 +602,7 @@ def plan_step(
         .scalar_subquery()
     )
     advance = and_(
-        Enrollment.campaign_id == campaign.id,
-        Enrollment.status == "active",
-        Enrollment.next_position == position,
+        due_here,  # only due rows can have got a touch: the index range stays small
         has_touch,
     )
     if position + 1 >= len(spec.steps):
