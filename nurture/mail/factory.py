@@ -99,7 +99,10 @@ class MessageFactory:
             if marketing
             else (None, [])
         )
-        language = job.lead.get("language") if job.lead else None
+        # Digests and system mail have no lead: their row context names the language.
+        language = (job.lead.get("language") if job.lead else None) or (row.context or {}).get(
+            "language"
+        )
         context: dict[str, Any] = {
             "lead": job.lead,
             "manager": job.manager,
