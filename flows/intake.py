@@ -48,6 +48,18 @@ def publish_summary(results: list[dict[str, Any]]) -> str:
     return markdown
 
 
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def route_new_leads() -> int:
+    """Routing runs right after intake (idempotent, so a retry assigns nobody twice)."""
+    from datetime import UTC, datetime
+
+    from nurture.db.session import session_scope
+    from nurture.routing import route_unassigned
+
+    with session_scope() as session:
+        return route_unassigned(session, now=datetime.now(UTC)).assigned
+
+
 @flow(name="intake-inbox", log_prints=True)
 def intake_inbox(inbox: str) -> list[dict[str, Any]]:
     """Import new files from ``inbox``, move them to done/ or failed/, publish a summary."""
@@ -63,7 +75,8 @@ def intake_inbox(inbox: str) -> list[dict[str, Any]]:
         sum(1 for r in results if r["ok"]),
         sum(1 for r in results if not r["ok"]),
     )
-    # Routing hook (wired by the lead): route_unassigned(session, now=...) after the imports.
+    if any(r["ok"] for r in results):
+        route_new_leads()
     return results
 
 

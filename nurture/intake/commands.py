@@ -65,9 +65,10 @@ def import_command(
     finally:
         if bar is not None:
             bar.stop()
-    # Routing hook (wired by the lead): route_unassigned(session, now=...) after import.
+    routed = 0 if summary.already_imported else _route_new_leads()
     if json_out:
         data = summary.as_json()
+        data["routed"] = routed
         print_json(data)
         return
     s = summary
@@ -83,10 +84,22 @@ def import_command(
         f"{s.merged} merged into known leads, {s.quarantined} quarantined, "
         f"{s.possible_duplicates} possible duplicates to review (batch {s.batch_id})."
     )
+    if routed:
+        typer.echo(f"  {routed} new leads routed to managers (see `nurture team report`).")
     if s.warnings:
         typer.echo(f"  {s.warnings} rows kept with warnings (a bad optional field).")
     if s.quarantined:
         typer.echo("  see `nurture quarantine list` for the reasons.")
+
+
+def _route_new_leads() -> int:
+    """Routing runs right after intake: new leads reach a manager (and a digest) at once."""
+    from datetime import UTC, datetime
+
+    from nurture.routing import route_unassigned
+
+    with cli_session() as session:
+        return route_unassigned(session, now=datetime.now(UTC)).assigned
 
 
 def _stderr_console():  # type: ignore[no-untyped-def]
