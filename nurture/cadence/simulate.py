@@ -186,9 +186,9 @@ def _create_event(
 def _people_act(session: Session, rng: random.Random, now: datetime, b: Behaviour) -> None:
     open_ids = list(
         session.scalars(
-            select(Lead.id).where(
-                Lead.status == "open", Lead.unsubscribed_at.is_(None), Lead.created_at <= now
-            )
+            select(Lead.id)
+            .where(Lead.status == "open", Lead.unsubscribed_at.is_(None), Lead.created_at <= now)
+            .order_by(Lead.id)
         )
     )
     if not open_ids:
@@ -248,9 +248,9 @@ def _world_reacts(
         .execution_options(synchronize_session=False),
     )
     due = session.execute(
-        select(Task.id, Task.lead_id, Task.kind, Task.instructions).where(
-            Task.status == "open", Task.due_at <= now
-        )
+        select(Task.id, Task.lead_id, Task.kind, Task.instructions)
+        .where(Task.status == "open", Task.due_at <= now)
+        .order_by(Task.id)
     ).all()
     done = [r for r in due if rng.random() < b.task_on_time]
     if done:
@@ -306,9 +306,9 @@ def simulate(
                     result.events += 1
             _people_act(session, rng, now, b)
             summary = run_cycle(session, now=now)
-            sent, tasks_done = _world_reacts(session, rng, now, b)
-            if check is not None:
+            if check is not None:  # right after the cycle, before owners and sender act
                 check(session, now)
+            sent, tasks_done = _world_reacts(session, rng, now, b)
         row = DayRow(now.date(), new, summary, sent, tasks_done)
         result.leads += new
         result.days.append(row)

@@ -89,11 +89,11 @@ def test_a_year_of_nurture(fresh_db: str, sizes: tuple[int, int], tmp_path: Path
         assert all(respects(times, cap) for times in per_lead.values())
 
         # stop rules: after a reply, nothing more is queued or sent to that lead
-        replies = dict(
-            s.execute(
-                select(Engagement.lead_id, Engagement.occurred_at).where(Engagement.kind == "reply")
-            )
-        )
+        replies: dict[int, datetime] = {}
+        for lead_id, at in s.execute(
+            select(Engagement.lead_id, Engagement.occurred_at).where(Engagement.kind == "reply")
+        ):
+            replies[lead_id] = min(at, replies.get(lead_id, at))
         assert replies
         for lead_id, at in replies.items():
             later = s.scalars(
