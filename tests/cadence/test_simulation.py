@@ -1,9 +1,9 @@
 """A year of nurture over simulated time: nobody forgotten, caps and windows kept in every
 lead's zone (DST weeks included), stop rules honoured, the cycle idempotent.
 
-CI size: 365 days, 1,200 leads from 12 events on SQLite and 120 days, 600 leads on
-PostgreSQL. The issue's full size (10,000 leads, 365 days) runs with
-``NURTURE_SIM_LEADS=10000`` (see docs/cadence.md for the measured time).
+CI size: 365 days, 600 leads from 12 events on SQLite and 90 days (January to April,
+both March DST changes), 400 leads on PostgreSQL. The issue's full size (10,000 leads,
+365 days) runs with ``NURTURE_SIM_LEADS=10000`` (docs/cadence.md has the measured time).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def sizes(backend: str) -> tuple[int, int]:
-    leads = int(os.environ.get("NURTURE_SIM_LEADS", "1200" if backend == "sqlite" else "600"))
-    days = int(os.environ.get("NURTURE_SIM_DAYS", "365" if backend == "sqlite" else "120"))
+    leads = int(os.environ.get("NURTURE_SIM_LEADS", "600" if backend == "sqlite" else "400"))
+    days = int(os.environ.get("NURTURE_SIM_DAYS", "365" if backend == "sqlite" else "90"))
     return leads, days
 
 
