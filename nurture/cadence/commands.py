@@ -177,8 +177,7 @@ def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> Non
         return
     s = summary
     typer.echo(f"nurture cycle at {moment:%Y-%m-%d %H:%M} UTC")
-    if s.routed is not None:
-        typer.echo(f"  routed:      {s.routed}")
+    typer.echo(f"  routed:      {s.routed}")
     typer.echo(f"  stopped:     {_fmt(s.stopped)}")
     typer.echo(f"  enrolled:    {_fmt(s.enrolled)}; re-engaged {s.reengaged}")
     typer.echo(

@@ -9,7 +9,6 @@ the same ``now`` do nothing more than one.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,7 +30,7 @@ CYCLE_LOCK_KEY = 0x4E55525455524501  # "NURTURE" + 1: one nurture cycle at a tim
 @dataclass
 class CycleSummary:
     now: datetime
-    routed: int | None = None  # None: routing capability not installed
+    routed: int = 0
     stopped: dict[str, int] = field(default_factory=dict)
     enrolled: dict[str, int] = field(default_factory=dict)
     reengaged: int = 0
@@ -72,34 +71,11 @@ class CycleSummary:
         )
 
 
-def route(session: Session, *, now: datetime) -> int | None:
-    """Call ``nurture.routing.route_unassigned`` when it exists; its count, or None."""
-    try:
-        module = importlib.import_module("nurture.routing")
-    except ImportError:
-        return None
-    fn = getattr(module, "route_unassigned", None)
-    if fn is None:
-        return None
-    result = fn(session, now=now)
-    if result is None:
-        return 0
-    if isinstance(result, int):
-        return result
-    for attr in ("assigned", "routed", "count"):
-        value = getattr(result, attr, None)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, list | tuple | dict):
-            return len(value)
-    if isinstance(result, dict):
-        for key in ("assigned", "routed", "count"):
-            if isinstance(result.get(key), int):
-                return int(result[key])
-    try:
-        return len(result)
-    except TypeError:
-        return 0
+def route(session: Session, *, now: datetime) -> int:
+    """Route leads still unassigned (routing is part of every cycle); how many were assigned."""
+    from nurture.routing import route_unassigned
+
+    return route_unassigned(session, now=now).assigned
 
 
 def assign_task_owners(session: Session) -> None:

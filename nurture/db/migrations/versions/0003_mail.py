@@ -5,6 +5,7 @@ Revises: 0002
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,7 +15,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_DEFAULTS = {
+_DEFAULTS: dict[str, tuple[sa.types.TypeEngine[Any], sa.TextClause]] = {
     "kind": (sa.String(length=20), sa.text("'marketing'")),
     "status": (sa.String(length=20), sa.text("'queued'")),
     "attempts": (sa.Integer(), sa.text("0")),
