@@ -12,7 +12,6 @@ echo "== schema"
 echo "== routing: two teams, supervisors, one manager on leave, weighted round-robin"
 "$N" team load examples/team.yaml
 "$N" team absent dmitry.volkov@example.ru --from 2026-12-28 --to 2027-01-08 --reason "New Year holidays"
-"$N" team report
 
 # --- intake: event lists ---
 echo "== intake: four event lists (a second run says 'already imported')"
@@ -32,6 +31,9 @@ echo "== cadence: purchases (buyers stop their campaigns, feed dormancy and scor
 "$N" purchases import examples/purchases.csv
 echo "== cadence: one nurture cycle (idempotent: a second run at the same time adds nothing)"
 "$N" run
+echo "== routing: who got the new leads, and why"
+"$N" team report
+"$N" lead show 1
 
 # --- mail: send what is due ---
 echo "== mail: check templates, send what is due (.eml files in ./outbox), outbox states"
@@ -56,4 +58,7 @@ NURTURE_MODELS_DIR=demo-out/models "$N" score train --horizon-days 90 --n-boot 2
 "$N" score rank --dormant-days 180 --top 10
 
 # --- coverage: nobody forgotten ---
+echo "== coverage: every open lead has a next step; nobody untouched for 30 days"
 "$N" coverage
+echo "== a quarter of nurture in simulated time (scratch database; last days and the totals)"
+"$N" simulate --start 2026-01-05 --days 90 --leads 300 | tail -n 8
