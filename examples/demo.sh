@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${NURTURE:-nurture}"
 
+mkdir -p demo-out
 echo "== schema"
 "$N" init
 
@@ -21,7 +22,7 @@ echo "== intake: four event lists (a second run says 'already imported')"
 "$N" import examples/events/webform-2026-10.jsonl --event "Website contact form" --kind webform
 "$N" quarantine list
 "$N" leads duplicates
-"$N" leads export --out leads-export.csv
+"$N" leads export --out demo-out/leads-export.csv
 
 # --- cadence: campaigns, purchases, one nurture cycle ---
 echo "== cadence: campaigns (exhibition, seminar, webinar, dormant; ru + en)"
@@ -44,7 +45,6 @@ echo "== mail: check templates, send what is due (.eml files in ./outbox), outbo
 
 # --- scoring: rank dormant leads ---
 echo "== scoring: CDNOW reference test, then score every lead and rank the dormant ones"
-mkdir -p demo-out
 "$N" score cdnow-export --out demo-out/cdnow.csv
 "$N" score evaluate --transactions demo-out/cdnow.csv --as-of 1997-12-30 --horizon-days 182 --n-boot 50
 "$N" score predict --transactions demo-out/cdnow.csv --as-of 1997-12-30 --horizon-days 182 \
