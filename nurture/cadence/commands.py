@@ -165,8 +165,11 @@ def purchases_import(
 
 
 def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
-    """Run one nurture cycle: route, stop, enrol, plan touches, queue e-mails, create
-    tasks, escalate missed hard deadlines, repair coverage. Idempotent at the same --now."""
+    """Run one nurture cycle (idempotent at the same --now).
+
+    Route, stop, enrol, plan touches, queue e-mails, create tasks, escalate missed hard
+    deadlines, repair coverage.
+    """
     from nurture.cadence.cycle import run_cycle
 
     moment = parse_now(now)
@@ -205,8 +208,11 @@ def coverage_command(
     json_out: bool = JsonOption,
     limit: int = typer.Option(20, "--limit", help="Lead ids listed in the human output."),
 ) -> None:
-    """Coverage watchdog: open leads, first touch within 24 h, next step scheduled, and
-    leads untouched for more than 30 days (must be none). Read-only; `nurture run` repairs."""
+    """Coverage watchdog: is any open lead forgotten? (read-only; `nurture run` repairs)
+
+    Open leads, first touch within 24 h, next step scheduled, and leads untouched for more
+    than 30 days (must be none).
+    """
     from nurture.cadence.coverage import report
 
     moment = parse_now(now)
@@ -255,8 +261,10 @@ def simulate_command(
     ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Run cycles over simulated time on a scratch database (never your real one) and
-    print a day-by-day summary: touches, tasks, stops, escalations, coverage."""
+    """Run cycles over simulated time on a scratch database and print a day-by-day summary.
+
+    Never touches your real database. Columns: touches, tasks, stops, escalations, coverage.
+    """
     from rich.progress import Progress
 
     from nurture.cadence.simulate import DEFAULT_CAMPAIGNS, DayRow, simulate

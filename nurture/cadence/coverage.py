@@ -35,10 +35,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from nurture.cadence.planner import affected, dialect_insert, ts
+from nurture.cadence.planner import affected, ts
 from nurture.cadence.sqlfuncs import add_days
 from nurture.db.cadence import Enrollment, Task, Touch
 from nurture.db.leads import Lead
+from nurture.db.sql import dialect_insert
 
 UNTOUCHED_DAYS = 30
 # the repair acts earlier than the report's threshold, so a lead whose owner does the

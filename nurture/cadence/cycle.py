@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from nurture.cadence import coverage, dormant, planner
 from nurture.cadence.campaigns import load_specs
-from nurture.cadence.planner import dialect_insert
 from nurture.config import get_settings
 from nurture.db.cadence import Task
 from nurture.db.leads import Lead
+from nurture.db.sql import dialect_insert
 from nurture.db.team import Manager, Team
 
 CYCLE_LOCK_KEY = 0x4E55525455524501  # "NURTURE" + 1: one nurture cycle at a time

@@ -24,10 +24,11 @@ from sqlalchemy import exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from nurture.cadence.campaigns import CampaignSpec, text_for
-from nurture.cadence.planner import dialect_insert, rowcount
+from nurture.cadence.planner import rowcount
 from nurture.db.cadence import Campaign, Engagement, Enrollment, Purchase, Task
 from nurture.db.leads import Lead
 from nurture.db.scoring import LeadScore
+from nurture.db.sql import dialect_insert
 from nurture.db.team import Manager
 
 DEFAULT_LETTER = {

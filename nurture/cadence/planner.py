@@ -39,7 +39,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from nurture.cadence.campaigns import CampaignSpec, Step, text_for
@@ -60,15 +59,10 @@ from nurture.db.cadence import (
 )
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.mail import OutboxMessage, Suppression
+from nurture.db.sql import dialect_insert
 
 CAPPED_CHANNELS = ("email", "call")
 LOOKAHEAD = timedelta(hours=24)
-
-
-def dialect_insert(session: Session, table: Any) -> Any:
-    """``insert()`` of the session's dialect (for ON CONFLICT DO NOTHING)."""
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
 
 
 def affected(session: Session, stmt: Any) -> int:

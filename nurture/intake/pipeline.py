@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from nurture.config import get_settings
 from nurture.db.base import utcnow
@@ -35,6 +34,7 @@ from nurture.db.leads import (
     Lead,
     PossibleDuplicate,
 )
+from nurture.db.sql import dialect_insert
 from nurture.errors import InputError, NotALeadListError
 from nurture.intake.dedup import (
     FILLABLE,
@@ -98,14 +98,6 @@ class ImportSummary:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _insert(conn: Connection, table: Any) -> Any:
-    """``INSERT`` of the connection's dialect (for ``on_conflict_do_nothing``)."""
-    t = table.__table__ if hasattr(table, "__table__") else table
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(t)
-    return sqlite.insert(t)
 
 
 def _db_value(pg: bool, value: Any) -> Any:
@@ -218,7 +210,7 @@ def event_key(kind: str, name: str, event_date: date | None) -> str:
 def ensure_event(conn: Connection, *, name: str, kind: str, event_date: date | None) -> int:
     key = event_key(kind, name, event_date)
     conn.execute(
-        _insert(conn, Event)
+        dialect_insert(conn, Event)
         .values(key=key, name=name.strip(), kind=kind, event_date=event_date, created_at=utcnow())
         .on_conflict_do_nothing()
     )
@@ -524,7 +516,9 @@ def _flag_duplicates(
     if not pairs:
         return 0
     result = conn.execute(
-        _insert(conn, PossibleDuplicate).on_conflict_do_nothing().returning(PossibleDuplicate.id),
+        dialect_insert(conn, PossibleDuplicate)
+        .on_conflict_do_nothing()
+        .returning(PossibleDuplicate.id),
         [
             {
                 "lead_id": a,
@@ -630,7 +624,7 @@ def import_file(
     with engine.begin() as conn:
         event_id = ensure_event(conn, name=event, kind=kind, event_date=event_date)
         conn.execute(
-            _insert(conn, ImportBatch)
+            dialect_insert(conn, ImportBatch)
             .values(
                 file_name=name,
                 file_sha256=digest,

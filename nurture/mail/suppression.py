@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nurture.db.leads import Lead
 from nurture.db.mail import Suppression
+from nurture.db.sql import dialect_insert
 from nurture.errors import InputError
 
 __all__ = [
@@ -91,11 +91,6 @@ def scopes_for(session: Session, emails: Iterable[str]) -> dict[str, dict[str, s
     return out
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Suppression)
-
-
 def add_suppressions(session: Session, rows: Sequence[dict[str, Any]], *, now: datetime) -> int:
     """Insert suppressions (email, scope, reason, detail); existing ones are kept as they are.
 
@@ -121,7 +116,9 @@ def add_suppressions(session: Session, rows: Sequence[dict[str, Any]], *, now: d
     if not clean:
         return 0
     before = session.scalar(select(func.count()).select_from(Suppression)) or 0
-    stmt = _insert(session).on_conflict_do_nothing(index_elements=["email", "scope"])
+    stmt = dialect_insert(session, Suppression).on_conflict_do_nothing(
+        index_elements=["email", "scope"]
+    )
     for i in range(0, len(clean), 1000):
         session.execute(stmt, clean[i : i + 1000])
     after = session.scalar(select(func.count()).select_from(Suppression)) or 0

@@ -38,6 +38,7 @@ from nurture.db.cadence import Task
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.mail import OutboxMessage
 from nurture.db.scoring import LeadScore
+from nurture.db.sql import dialect_insert
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
 from nurture.routing.calendar import add_business_hours, local_date, next_working_moment, week_start
 from nurture.routing.engine import Decision, ManagerInfo, Router, TeamInfo
@@ -82,22 +83,11 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _dialect_insert(session: Session, table: Table) -> Any:
-    """The backend's INSERT (with ``on_conflict_do_nothing``)."""
-    if _is_pg(session):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
 def _insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> int:
     """INSERT ... ON CONFLICT (key) DO NOTHING; returns rows inserted."""
     if not rows:
         return 0
-    stmt = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=[key])
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=[key])
     stmt = stmt.returning(table.c.id)
     return len(session.execute(stmt, rows).all())
 
@@ -504,7 +494,7 @@ class _Writer:
         ]
         table = _table(Task)
         stmt = (
-            _dialect_insert(self.session, table)
+            dialect_insert(self.session, table)
             .from_select(columns, rows)
             .on_conflict_do_nothing(index_elements=["source_key"])
             .returning(table.c.id)

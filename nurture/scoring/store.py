@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from nurture.db.cadence import Engagement, Enrollment, Purchase, Touch
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.scoring import LeadScore
+from nurture.db.sql import dialect_insert
 from nurture.scoring.data import empty_transactions, normalise_transactions
 from nurture.scoring.features import LEAD_CATEGORICAL, LEAD_NUMERIC
 from nurture.scoring.model import LeadData, LeadValueModel
@@ -132,16 +133,6 @@ def load_lead_data(*, session: Session, batch_size: int = 50_000) -> LeadData:
     return LeadData(leads=leads, engagements=engagements, touches=touches)
 
 
-def _insert(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
-
-
 def write_scores(
     *,
     session: Session,
@@ -154,7 +145,6 @@ def write_scores(
     """Upsert ``lead_id, predicted_value, p_purchase`` rows into ``lead_scores`` for
     ``model_version`` (one statement per batch; re-scoring updates in place)."""
     when = (scored_at or datetime.now(UTC)).astimezone(UTC)
-    insert = _insert(session)
     written = 0
     ids = scores["lead_id"].to_numpy()
     values = np.round(scores["predicted_value"].to_numpy(dtype=float), 4)
@@ -172,7 +162,7 @@ def write_scores(
             }
             for i, v, p in zip(ids[start:stop], values[start:stop], probs[start:stop], strict=True)
         ]
-        stmt = insert(LeadScore)
+        stmt = dialect_insert(session, LeadScore)
         stmt = stmt.on_conflict_do_update(
             index_elements=["lead_id", "model_version"],
             set_={
