@@ -39,7 +39,7 @@ from nurture.cadence.planner import affected, ts
 from nurture.cadence.sqlfuncs import add_days
 from nurture.db.cadence import Enrollment, Task, Touch
 from nurture.db.leads import Lead
-from nurture.db.sql import dialect_insert
+from nurture.db.sql import TASK_INSERT_COLUMNS, dialect_insert
 
 UNTOUCHED_DAYS = 30
 # the repair acts earlier than the report's threshold, so a lead whose owner does the
@@ -235,18 +235,7 @@ def repair(
         stmt = (
             dialect_insert(session, Task)
             .from_select(
-                [
-                    "source_key",
-                    "lead_id",
-                    "manager_id",
-                    "kind",
-                    "title",
-                    "instructions",
-                    "due_at",
-                    "deadline",
-                    "status",
-                    "created_at",
-                ],
+                TASK_INSERT_COLUMNS,
                 query,
             )
             .on_conflict_do_nothing()

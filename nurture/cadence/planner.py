@@ -59,7 +59,7 @@ from nurture.db.cadence import (
 )
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.mail import OutboxMessage, Suppression
-from nurture.db.sql import dialect_insert
+from nurture.db.sql import TASK_INSERT_COLUMNS, dialect_insert
 
 CAPPED_CHANNELS = ("email", "call")
 LOOKAHEAD = timedelta(hours=24)
@@ -762,18 +762,7 @@ def task_step(
     stmt = (
         dialect_insert(session, Task)
         .from_select(
-            [
-                "source_key",
-                "lead_id",
-                "manager_id",
-                "kind",
-                "title",
-                "instructions",
-                "due_at",
-                "deadline",
-                "status",
-                "created_at",
-            ],
+            TASK_INSERT_COLUMNS,
             query,
         )
         .on_conflict_do_nothing()

@@ -8,6 +8,21 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+# The columns every ``INSERT INTO tasks ... SELECT`` fills (first-contact, call, follow-up
+# tasks); the rest take their defaults.
+TASK_INSERT_COLUMNS = [
+    "source_key",
+    "lead_id",
+    "manager_id",
+    "kind",
+    "title",
+    "instructions",
+    "due_at",
+    "deadline",
+    "status",
+    "created_at",
+]
+
 
 def dialect_insert(bind: Session | Connection, table: Any) -> Any:
     """``INSERT`` of the backend in use, so callers can add ``ON CONFLICT DO NOTHING/UPDATE``

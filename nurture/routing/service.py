@@ -38,7 +38,7 @@ from nurture.db.cadence import Task
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.mail import OutboxMessage
 from nurture.db.scoring import LeadScore
-from nurture.db.sql import dialect_insert
+from nurture.db.sql import TASK_INSERT_COLUMNS, dialect_insert
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
 from nurture.routing.calendar import add_business_hours, local_date, next_working_moment, week_start
 from nurture.routing.engine import Decision, ManagerInfo, Router, TeamInfo
@@ -480,22 +480,10 @@ class _Writer:
             .select_from(a.join(lead, lead.c.id == a.c.lead_id))
             .where(a.c.id > after_id)
         )
-        columns = [
-            "source_key",
-            "lead_id",
-            "manager_id",
-            "kind",
-            "title",
-            "instructions",
-            "due_at",
-            "deadline",
-            "status",
-            "created_at",
-        ]
         table = _table(Task)
         stmt = (
             dialect_insert(self.session, table)
-            .from_select(columns, rows)
+            .from_select(TASK_INSERT_COLUMNS, rows)
             .on_conflict_do_nothing(index_elements=["source_key"])
             .returning(table.c.id)
         )
