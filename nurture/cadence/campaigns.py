@@ -61,6 +61,16 @@ def text_for(value: Text | None, language: str) -> str:
     return value.get(language) or value.get("en") or next(iter(value.values()), "")
 
 
+def _parsed_filter(value: str | None) -> str | None:
+    """A ``where``/``when`` expression, checked by the same parser that later compiles it."""
+    if value:
+        try:
+            compile_filter(value)
+        except FilterError as exc:
+            raise ValueError(str(exc)) from exc
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,12 +85,7 @@ class Audience(_Strict):
     @field_validator("where")
     @classmethod
     def _where_parses(cls, v: str | None) -> str | None:
-        if v:
-            try:
-                compile_filter(v)
-            except FilterError as exc:
-                raise ValueError(str(exc)) from exc
-        return v
+        return _parsed_filter(v)
 
 
 class WindowSpec(_Strict):
@@ -134,12 +139,7 @@ class Step(_Strict):
     @field_validator("when")
     @classmethod
     def _when_parses(cls, v: str | None) -> str | None:
-        if v:
-            try:
-                compile_filter(v)
-            except FilterError as exc:
-                raise ValueError(str(exc)) from exc
-        return v
+        return _parsed_filter(v)
 
     @model_validator(mode="after")
     def _one_delay(self) -> Step:

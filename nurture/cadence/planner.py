@@ -693,6 +693,22 @@ def queue_step(
         .on_conflict_do_nothing()
     )
     queued = affected(session, stmt)
+    link = (Touch.outbox_id, OutboxMessage.id, OutboxMessage.dedupe_key)
+    _link_touches(session, pending, spec, position, *link)
+    return queued
+
+
+def _link_touches(
+    session: Session,
+    pending: Any,
+    spec: CampaignSpec,
+    position: int,
+    link: Any,
+    target_id: Any,
+    target_key: Any,
+) -> None:
+    """Point the pending touches of a step at the outbox rows or tasks just inserted for
+    them (found by the touch key, so rows a re-run inserted earlier are linked too)."""
     cycle = (
         select(Enrollment.cycle)
         .where(Enrollment.id == Touch.enrollment_id)
@@ -703,13 +719,14 @@ def queue_step(
         update(Touch)
         .where(pending)
         .values(
-            outbox_id=select(OutboxMessage.id)
-            .where(OutboxMessage.dedupe_key == _touch_key(spec.slug, position, cycle))
-            .scalar_subquery()
+            {
+                link: select(target_id)
+                .where(target_key == _touch_key(spec.slug, position, cycle))
+                .scalar_subquery()
+            }
         )
         .execution_options(synchronize_session=False, preserve_rowcount=True)
     )
-    return queued
 
 
 def task_step(
@@ -761,29 +778,11 @@ def task_step(
     )
     stmt = (
         dialect_insert(session, Task)
-        .from_select(
-            TASK_INSERT_COLUMNS,
-            query,
-        )
+        .from_select(TASK_INSERT_COLUMNS, query)
         .on_conflict_do_nothing()
     )
     created = affected(session, stmt)
-    cycle = (
-        select(Enrollment.cycle)
-        .where(Enrollment.id == Touch.enrollment_id)
-        .correlate(Touch)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Touch)
-        .where(pending)
-        .values(
-            task_id=select(Task.id)
-            .where(Task.source_key == _touch_key(spec.slug, position, cycle))
-            .scalar_subquery()
-        )
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
-    )
+    _link_touches(session, pending, spec, position, Touch.task_id, Task.id, Task.source_key)
     return created
 
 
