@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
             n = export_quarantine(session, out=out)
         typer.echo(f"{n} quarantined rows written to {out}")
 
-    leads = typer.Typer(help="Leads: export, duplicates, merge and unmerge.")
+    leads = typer.Typer(help="Leads: export, sources, duplicates, merge and unmerge.")
     app.add_typer(leads, name="leads")
 
     @leads.command("export")
@@ -197,16 +197,76 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(f"lead {merged} merged into lead {survivor} (merge {merge_id})")
 
+    @leads.command("sources")
+    def leads_sources(
+        lead_id: int = typer.Argument(..., help="Lead id."),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Where a lead was met: every source row (ids for `leads unmerge --source`)."""
+        from nurture.intake.detach import lead_sources
+
+        with cli_session() as session:
+            sources = lead_sources(session, lead_id)
+        if json_out:
+            print_json({"lead_id": lead_id, "sources": sources})
+            return
+        for s in sources:
+            filled = ", ".join(sorted(s["filled"])) or "-"
+            typer.echo(
+                f"source {s['source_id']}: {s['outcome']:<8} {s['event']} "
+                f"({s['file']} row {s['row']}, met {s['met_on'] or '-'}); filled: {filled}"
+            )
+
     @leads.command("unmerge")
     def leads_unmerge(
-        merge_or_lead: int = typer.Argument(
-            ..., metavar="MERGE_ID_OR_LEAD_ID", help="A merge id, or the merged-away lead's id."
+        merge_or_lead: int | None = typer.Argument(
+            None, metavar="[MERGE_ID_OR_LEAD_ID]", help="A merge id, or the merged-away lead's id."
+        ),
+        source: int | None = typer.Option(
+            None,
+            "--source",
+            help="Instead: split this source row (linked at intake because it shared an "
+            "e-mail or phone) off into a lead of its own. Ids from `leads sources LEAD_ID`.",
         ),
         json_out: bool = JsonOption,
     ) -> None:
-        """Undo a merge: both leads come back with their own sources."""
+        """Undo a merge: both leads come back with their own sources.
+
+        With --source, undo an import-time link instead: the row becomes its own lead and
+        the fields it filled in are taken back from the lead it was linked to.
+        """
+        if (merge_or_lead is None) == (source is None):
+            raise InputError("give either a merge or lead id, or --source SOURCE_ID")
+        if source is not None:
+            from nurture.intake.detach import detach_source
+
+            with cli_session() as session:
+                d = detach_source(session, source_id=source)
+            if json_out:
+                print_json(
+                    {
+                        "merge_id": d.merge_id,
+                        "source_id": d.source_id,
+                        "survivor_id": d.from_lead_id,
+                        "restored_id": d.lead_id,
+                        "cleared": sorted(d.cleared),
+                        "shared_contacts": d.shared_contacts,
+                    }
+                )
+            else:
+                shared = (
+                    f"; kept with lead {d.from_lead_id}: " + ", ".join(d.shared_contacts.values())
+                    if d.shared_contacts
+                    else ""
+                )
+                typer.echo(
+                    f"source {d.source_id} split off lead {d.from_lead_id} into new lead "
+                    f"{d.lead_id} (merge {d.merge_id}){shared}"
+                )
+            return
         from nurture.intake.merges import unmerge
 
+        assert merge_or_lead is not None
         with cli_session() as session:
             entry = unmerge(session, merge_or_lead_id=merge_or_lead)
             result = {
