@@ -177,7 +177,8 @@ def claim(session: Session, *, worker: str, limit: int, now: datetime) -> list[C
         .values(status=SENDING, claimed_by=worker, claimed_at=now, attempts=_T.c.attempts + 1)
         .returning(*_RETURNING)
     )
-    rows = [ClaimedRow(**r._mapping) for r in session.execute(stmt)]
+    # positional: _RETURNING lists the columns in ClaimedRow's field order
+    rows = [ClaimedRow(*r) for r in session.execute(stmt).all()]
     rows.sort(key=lambda r: r.id)
     return rows
 
@@ -200,11 +201,35 @@ _RECORD = (
 )
 
 
+#: Rows per ``UPDATE ... WHERE id IN (...)`` (below every backend's bound-parameter limit).
+_IN_CHUNK = 500
+
+
 def record(session: Session, *, worker: str, outcomes: Sequence[Outcome], now: datetime) -> int:
-    """Write the outcomes of ``worker``'s claimed rows (one executemany); 5xx addresses become
-    undeliverable and globally suppressed in the same transaction. Returns rows updated."""
+    """Write the outcomes of ``worker``'s claimed rows; 5xx addresses become undeliverable and
+    globally suppressed in the same transaction. Returns rows updated.
+
+    Plain deliveries (the bulk of a send) are one ``UPDATE ... WHERE id IN (...)`` per 500 rows;
+    every other outcome (its own error text, retry time) goes through one executemany."""
     if not outcomes:
         return 0
+    conn = session.connection()
+    updated = 0
+    sent = [o.id for o in outcomes if o.status == SENT and o.error is None]
+    for i in range(0, len(sent), _IN_CHUNK):
+        result = conn.execute(
+            update(_T)
+            .where(
+                _T.c.id.in_(sent[i : i + _IN_CHUNK]),
+                _T.c.status == SENDING,
+                _T.c.claimed_by == worker,
+            )
+            .values(status=SENT, last_error=None, sent_at=now)
+        )
+        updated += int(result.rowcount or 0)
+    rest = [o for o in outcomes if not (o.status == SENT and o.error is None)]
+    if not rest:
+        return updated
     params = [
         {
             "b_id": o.id,
@@ -214,9 +239,9 @@ def record(session: Session, *, worker: str, outcomes: Sequence[Outcome], now: d
             "b_next": o.next_attempt_at,
             "b_sent": now if o.status == SENT else None,
         }
-        for o in outcomes
+        for o in rest
     ]
-    result = session.connection().execute(_RECORD, params)
+    updated += int(conn.execute(_RECORD, params).rowcount or 0)
     bounced = sorted({o.bounce_email.lower() for o in outcomes if o.bounce_email})
     if bounced:
         from nurture.mail.suppression import add_suppressions, mark_undeliverable
@@ -231,7 +256,7 @@ def record(session: Session, *, worker: str, outcomes: Sequence[Outcome], now: d
             now=now,
         )
         mark_undeliverable(session, bounced)
-    return int(result.rowcount or 0)
+    return updated
 
 
 def _pid_alive(pid: int) -> bool:

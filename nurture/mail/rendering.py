@@ -4,7 +4,8 @@ The language is the lead's when a variant exists, else ``en``. Both files ``exte
 base layouts and define ``{% block subject %}`` and ``{% block body %}``; the subject comes
 from the text variant (no HTML escaping), whitespace collapsed: ``email/base.txt`` prints
 it first, followed by ``SUBJECT_END``, so one render gives both subject and text. CSS in the
-HTML is inlined with css-inline (mail clients drop ``<style>``). Templates run in the
+HTML is inlined with css-inline (mail clients drop ``<style>``), once per message shape
+(:mod:`nurture.mail.inlining`). Templates run in the
 sandboxed environment (marketers author them) and are compiled once per process.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, Template, TemplateNotFound
 
+from nurture.mail.inlining import CachingInliner
 from nurture.mail.templating import SUBJECT_END, get_sandboxed_environment
 
 __all__ = ["DEFAULT_LANGUAGE", "Rendered", "Renderer", "TemplateMissingError"]
@@ -62,7 +64,9 @@ class Renderer:
     ) -> None:
         self.env = environment or get_sandboxed_environment(templates_dir)
         self._inliner = (
-            css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
+            CachingInliner(
+                css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
+            )
             if inline_css
             else None
         )
@@ -100,9 +104,10 @@ class Renderer:
             subject, text = render_block(pair.text, "subject", ctx), head
         if not subject:
             raise ValueError(f"email/{name}.{pair.language}.txt: the subject block is empty")
-        html = pair.html.render(ctx)
         if self._inliner is not None:
-            html = self._inliner.inline(html)
+            html = self._inliner.render(pair.html, ctx)
+        else:
+            html = pair.html.render(ctx)
         return Rendered(subject=subject, html=html, text=text, language=pair.language)
 
 

@@ -182,10 +182,22 @@ class Sender:
     def _jobs(self, session: Session, rows: Sequence[outbox.ClaimedRow]) -> list[Job]:
         lead_ids = sorted({r.lead_id for r in rows if r.lead_id is not None})
         leads: dict[int, dict[str, Any]] = {}
+        flags: dict[int, LeadFlags] = {}
         columns = [getattr(Lead, name) for name in (*LEAD_FIELDS, *FLAG_FIELDS)]
+        n = len(LEAD_FIELDS)
         for i in range(0, len(lead_ids), 1000):
             query = select(*columns).where(Lead.id.in_(lead_ids[i : i + 1000]))
-            leads.update((m["id"], dict(m)) for m in session.execute(query).mappings())
+            for values in session.execute(query).all():
+                data = dict(zip(LEAD_FIELDS, values[:n], strict=True))
+                names = (data["first_name"], data["last_name"])
+                data["full_name"] = " ".join(p for p in names if p)
+                leads[data["id"]] = data
+                do_not_contact, unsubscribed_at, email_status = values[n:]
+                flags[data["id"]] = LeadFlags(
+                    do_not_contact=bool(do_not_contact),
+                    unsubscribed=unsubscribed_at is not None,
+                    undeliverable=email_status == "undeliverable",
+                )
         manager_ids = {r.manager_id for r in rows if r.manager_id is not None}
         manager_ids |= {ld["owner_id"] for ld in leads.values() if ld["owner_id"] is not None}
         managers = (
@@ -212,21 +224,11 @@ class Sender:
             lead = leads.get(r.lead_id) if r.lead_id is not None else None
             manager_id = r.manager_id or (lead["owner_id"] if lead is not None else None)
             slug = r.campaign_slug or ""
-            flags = None
-            if lead is not None:
-                flags = LeadFlags(
-                    do_not_contact=bool(lead.pop("do_not_contact")),
-                    unsubscribed=lead.pop("unsubscribed_at") is not None,
-                    undeliverable=lead.pop("email_status") == "undeliverable",
-                )
-                lead["full_name"] = " ".join(
-                    p for p in (lead["first_name"], lead["last_name"]) if p
-                )
             jobs.append(
                 Job(
                     row=r,
                     lead=lead,
-                    flags=flags,
+                    flags=flags.get(r.lead_id) if r.lead_id is not None else None,
                     manager=managers.get(manager_id) if manager_id is not None else None,
                     campaign=self._campaigns.get(slug, {"slug": slug, "name": slug}),
                     scopes=scopes.get(r.to_addr.strip().lower(), {}),

@@ -15,10 +15,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_eval_context,
+    select_autoescape,
+)
+from jinja2.nodes import EvalContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from nurture.config import get_settings
+from nurture.mail.inlining import record_value
 
 __all__ = ["SUBJECT_END", "get_environment", "get_sandboxed_environment"]
 
@@ -36,6 +44,14 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+@pass_eval_context
+def _finalize_recorded(_ctx: EvalContext, value: Any) -> Any:
+    """:func:`_finalize`, and a marker while an e-mail skeleton is rendered
+    (:mod:`nurture.mail.inlining`). Taking the eval context stops Jinja from finalizing
+    constants at compile time, so no marker is ever compiled into a template."""
+    return record_value("" if value is None else value)
+
+
 @lru_cache(maxsize=8)
 def _environment(templates_dir: Path, sandboxed: bool) -> Environment:
     cls = SandboxedEnvironment if sandboxed else Environment
@@ -48,7 +64,7 @@ def _environment(templates_dir: Path, sandboxed: bool) -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
         cache_size=2000,
-        finalize=_finalize,
+        finalize=_finalize_recorded if sandboxed else _finalize,
     )
     env.globals["SUBJECT_END"] = SUBJECT_END
     return env

@@ -60,6 +60,8 @@ def read_token(token: str, *, secret: str) -> UnsubscribeToken:
         payload, mac = _unb64(payload_b64), _unb64(mac_b64)
     except (ValueError, binascii.Error) as exc:
         raise InvalidTokenError("this unsubscribe link is damaged") from exc
+    if _b64(payload) != payload_b64 or _b64(mac) != mac_b64:  # unused low bits of the last
+        raise InvalidTokenError("this unsubscribe link is not valid")  # character were edited
     if not hmac.compare_digest(mac, _mac(payload, secret)):
         raise InvalidTokenError("this unsubscribe link is not valid")
     try:
