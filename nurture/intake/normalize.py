@@ -38,6 +38,7 @@ class NormalizedRow:
     warnings: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # non-empty means quarantined
     met_on: date | None = None
+    raw_json: str | None = None  # ``raw`` as stored (serialised where normalising runs)
 
     @property
     def ok(self) -> bool:

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
+import queue
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, select, text, update
 
 from nurture.config import get_settings
 from nurture.db.base import utcnow
@@ -36,6 +36,15 @@ from nurture.db.leads import (
 )
 from nurture.db.sql import dialect_insert
 from nurture.errors import InputError, NotALeadListError
+from nurture.intake.bulk import (
+    dumps,
+    fill_empty,
+    insert_returning,
+    insert_rows,
+    is_pg,
+    select_in,
+    to_db,
+)
 from nurture.intake.dedup import (
     FILLABLE,
     KnownLead,
@@ -55,6 +64,9 @@ from nurture.intake.reading import is_broken_json, open_table
 
 KINDS = ("exhibition", "seminar", "webinar", "mailing", "webform")
 LOCK_KEY = 7_270_001  # pg_advisory_xact_lock key for lead creation
+# SQLite's default page cache (2 MiB) makes every index insert of a big import a read from
+# the OS; the importer's connection keeps the hot index pages in memory instead.
+SQLITE_CACHE_KIB = 256 * 1024
 LEAD_COLUMNS = ("email", "phone", *FILLABLE)
 SOURCE_COLUMNS = (
     "lead_id",
@@ -98,99 +110,6 @@ class ImportSummary:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _db_value(pg: bool, value: Any) -> Any:
-    """A Python value as the DBAPI driver wants it (bulk paths bypass SQLAlchemy types)."""
-    if isinstance(value, datetime):
-        return value if pg else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    if isinstance(value, date):
-        return value if pg else value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
-_JSON_OR_DATE = {"raw", "reasons", "warnings", "filled", "met_on", "created_at", "updated_at"}
-
-
-def _python_defaults(table: str, columns: tuple[str, ...]) -> dict[str, Any]:
-    from nurture.db.base import Base
-
-    t = Base.metadata.tables[table]
-    out: dict[str, Any] = {}
-    for col in t.columns:
-        if col.name in columns or col.primary_key or col.default is None:
-            continue
-        default = col.default
-        if getattr(default, "is_scalar", False):
-            out[col.name] = default.arg  # type: ignore[attr-defined]
-        elif getattr(default, "is_callable", False):
-            out[col.name] = default.arg(None)  # type: ignore[attr-defined]
-    return out
-
-
-def bulk_insert(
-    conn: Connection,
-    table: str,
-    columns: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-    *,
-    returning: str | None = None,
-    page: int = 1000,
-) -> list[tuple[Any, ...]]:
-    """``INSERT ... ON CONFLICT DO NOTHING`` of many rows straight through the driver
-    (values converted by :func:`_db_value`); with ``returning``, multi-row VALUES pages
-    so the inserted rows come back."""
-    if not rows:
-        return []
-    # Python-side defaults of columns we do not set (other capabilities add columns too).
-    extra = _python_defaults(table, columns)
-    if extra:
-        columns = (*columns, *extra)
-        tail_values = tuple(extra.values())
-        rows = [(*r, *tail_values) for r in rows]
-    pg = conn.dialect.name == "postgresql"
-    mark = "%s" if pg else "?"
-    one = "(" + ",".join([mark] * len(columns)) + ")"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    tail = " ON CONFLICT DO NOTHING"
-    # Convert only the columns that need it (dates, JSON), judged on the first row with a
-    # value in that column; everything else goes to the driver as it is.
-    needs = [
-        i
-        for i in range(len(columns))
-        if any(isinstance(r[i], datetime | date | dict | list) for r in rows[:50])
-        or columns[i] in _JSON_OR_DATE
-    ]
-    if needs:
-        values = []
-        memo: dict[Any, Any] = {}  # the same timestamp / date on every row: convert once
-        for r in rows:
-            v = list(r)
-            for i in needs:
-                x = v[i]
-                if x is None:
-                    continue
-                if isinstance(x, date):
-                    if x not in memo:
-                        memo[x] = _db_value(pg, x)
-                    v[i] = memo[x]
-                else:
-                    v[i] = _db_value(pg, x)
-            values.append(tuple(v))
-    else:
-        values = list(rows)
-    if returning is None:
-        conn.exec_driver_sql(head + one + tail, values)
-        return []
-    out: list[tuple[Any, ...]] = []
-    for i in range(0, len(values), page):
-        part = values[i : i + page]
-        sql = head + ",".join([one] * len(part)) + tail + f" RETURNING {returning}"
-        flat = tuple(v for r in part for v in r)
-        out.extend(tuple(r) for r in conn.exec_driver_sql(sql, flat))
-    return out
 
 
 def file_sha256(path: Path) -> str:
@@ -295,6 +214,9 @@ def prepare_rows(
             continue
         values = {f: cells[i] for f, i in columns.items() if i < len(cells)}
         out.append(normalize_row(number, values, raw, ctx))
+    for r in out:  # serialised here: in the helper process when there is one
+        if r.raw:
+            r.raw_json = dumps(r.raw)
     first = numbered[0][0] if numbered else 0
     last = numbered[-1][0] if numbered else 0
     return _Prepared(first, last, blank, out)
@@ -302,35 +224,31 @@ def prepare_rows(
 
 # --- the chunk transaction -----------------------------------------------------------------
 
+_LIVE_LEADS = f"SELECT id, {', '.join(LEAD_COLUMNS)} FROM leads WHERE merged_into_id IS NULL"
+
 
 def _known_leads(conn: Connection, rows: list[NormalizedRow]) -> list[KnownLead]:
-    emails = sorted({r.fields["email"] for r in rows if r.ok and r.fields.get("email")})
-    phones = sorted({r.fields["phone"] for r in rows if r.ok and r.fields.get("phone")})
-    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    emails = sorted({r.fields["email"] for r in rows if r.fields.get("email")})
+    phones = sorted({r.fields["phone"] for r in rows if r.fields.get("phone")})
     found: dict[int, KnownLead] = {}
     for column, values in (("email", emails), ("phone", phones)):
-        for i in range(0, len(values), 5000):
-            part = values[i : i + 5000]
-            sql = (
-                f"SELECT id, {', '.join(LEAD_COLUMNS)} FROM leads WHERE merged_into_id IS NULL "
-                f"AND {column} IN ({','.join([mark] * len(part))})"
-            )
-            for rec in conn.exec_driver_sql(sql, tuple(part)):
-                if rec[0] not in found:
-                    found[rec[0]] = KnownLead(rec[0], dict(zip(LEAD_COLUMNS, rec[1:], strict=True)))
+        for rec in select_in(conn, _LIVE_LEADS, column, values):
+            if rec[0] not in found:
+                found[rec[0]] = KnownLead(rec[0], dict(zip(LEAD_COLUMNS, rec[1:], strict=True)))
     return list(found.values())
 
 
-def _resolve_new(conn: Connection, leads: list[dict[str, Any]]) -> tuple[list[int], set[int]]:
+def _resolve_new(
+    conn: Connection, leads: list[dict[str, Any]], now: datetime
+) -> tuple[list[int], set[int]]:
     """Lead id for each planned new lead: inserted now, or (index in the returned set) the
     one another worker made meanwhile."""
-    now = utcnow()
-    columns = (*LEAD_COLUMNS, "status", "created_at", "updated_at")
-    payload = [(*(lead.get(c) for c in LEAD_COLUMNS), "open", now, now) for lead in leads]
+    payload = [tuple(lead.get(c) for c in LEAD_COLUMNS) for lead in leads]
     ids_by_email: dict[str, int] = {}
     ids_by_phone: dict[str, int] = {}
-    for lead_id, email, phone in bulk_insert(
-        conn, "leads", columns, payload, returning="id, email, phone"
+    constants = {"status": "open", "created_at": now, "updated_at": now}
+    for lead_id, email, phone in insert_returning(
+        conn, "leads", LEAD_COLUMNS, payload, ("id", "email", "phone"), constants
     ):
         if email:
             ids_by_email[email] = lead_id
@@ -381,10 +299,12 @@ def process_chunk(
     """Write one normalised chunk inside the caller's transaction (see module doc)."""
     res = _ChunkResult()
     batch = BATCHES
+    pg = is_pg(conn)
     # Take the write lock first (SQLite), or the intake lock (PostgreSQL).
-    if conn.dialect.name == "postgresql":
+    if pg:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
     else:
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         conn.execute(update(batch).where(batch.c.id == batch_id).values(status="running"))
     done_upto = int(
         conn.execute(select(batch.c.last_row).where(batch.c.id == batch_id)).scalar_one()
@@ -395,44 +315,47 @@ def process_chunk(
     rows = [r for r in prepared.rows if r.row_number > done_upto]
     blank = sum(1 for n in prepared.blank_rows if n > done_upto)
     now = utcnow()
+    now_db = to_db(pg, now)
 
     bad = [r for r in rows if not r.ok]
-    bulk_insert(
+    insert_rows(
         conn,
         "quarantine",
         ("batch_id", "row_number", "file_name", "raw", "reasons", "created_at"),
-        [(batch_id, r.row_number, file_name, r.raw or None, r.reasons, now) for r in bad],
+        [(batch_id, r.row_number, file_name, r.raw_json, dumps(r.reasons), now_db) for r in bad],
     )
     res.quarantined = len(bad)
     good = [r for r in rows if r.ok]
     res.warnings = sum(1 for r in good if r.warnings)
 
     plan = plan_chunk(good, _known_leads(conn, good))
-    new_ids, lost = _resolve_new(conn, plan.new_leads)
+    new_ids, lost = _resolve_new(conn, plan.new_leads, now)
 
     def lead_id(ref: tuple[str, int]) -> int:
         return new_ids[ref[1]] if ref[0] == "new" else ref[1]
 
-    if plan.fills:
-        fills = [
-            {"_id": lid, **{c: f.get(c) for c in LEAD_COLUMNS}} for lid, f in plan.fills.items()
-        ]
-        t = LEADS
-        stmt = (
-            update(t)
-            .where(t.c.id == bindparam("_id"))
-            .values(
-                {c: _coalesce(t.c[c], bindparam(c)) for c in LEAD_COLUMNS} | {"updated_at": now}
-            )
-        )
-        conn.execute(stmt, fills)
+    fill_empty(
+        conn,
+        "leads",
+        LEAD_COLUMNS,
+        [(lid, *(f.get(c) for c in LEAD_COLUMNS)) for lid, f in plan.fills.items()],
+        updated_at=now,
+    )
 
     sources = []
+    dates: dict[date | None, Any] = {}
+    created = 0
     for link in plan.links:
         r = link.row
         outcome = link.outcome
-        if outcome == "created" and link.target[1] in lost:
-            outcome = "merged"  # another importer created this person first
+        if outcome == "created":
+            if link.target[1] in lost:
+                outcome = "merged"  # another importer created this person first
+            else:
+                created += 1
+        met_on = r.met_on or event_date
+        if met_on not in dates:
+            dates[met_on] = to_db(pg, met_on)
         sources.append(
             (
                 lead_id(link.target),
@@ -441,16 +364,16 @@ def process_chunk(
                 r.row_number,
                 file_name,
                 outcome,
-                r.met_on or event_date,
-                link.filled or None,
-                r.raw or None,
-                r.warnings or None,
-                now,
+                dates[met_on],
+                dumps(link.filled) if link.filled else None,
+                r.raw_json,
+                dumps(r.warnings) if r.warnings else None,
+                now_db,
             )
         )
-    bulk_insert(conn, "lead_sources", SOURCE_COLUMNS, sources)
-    res.created = sum(1 for src in sources if src[5] == "created")
-    res.merged = len(sources) - res.created
+    insert_rows(conn, "lead_sources", SOURCE_COLUMNS, sources)
+    res.created = created
+    res.merged = len(sources) - created
 
     res.possible_duplicates = _flag_duplicates(conn, plan, new_ids, lead_id, now)
 
@@ -471,8 +394,10 @@ def process_chunk(
     return res
 
 
-def _coalesce(column: Any, value: Any) -> Any:
-    return func.coalesce(column, value)
+_FUZZY_POOL = (
+    "SELECT id, first_name, last_name, company, name_key, email, phone FROM leads "
+    "WHERE merged_into_id IS NULL AND company IS NOT NULL"
+)
 
 
 def _flag_duplicates(
@@ -494,23 +419,7 @@ def _flag_duplicates(
     }
     if keyed:
         keys = sorted({lead["name_key"] for lead in keyed.values()})
-        pool: list[Person] = []
-        cols = (
-            Lead.id,
-            Lead.first_name,
-            Lead.last_name,
-            Lead.company,
-            Lead.name_key,
-            Lead.email,
-            Lead.phone,
-        )
-        for i in range(0, len(keys), 5000):
-            stmt = select(*cols).where(
-                Lead.name_key.in_(keys[i : i + 5000]),
-                Lead.merged_into_id.is_(None),
-                Lead.company.is_not(None),
-            )
-            pool.extend(Person(*rec) for rec in conn.execute(stmt))
+        pool = [Person(*rec) for rec in select_in(conn, _FUZZY_POOL, "name_key", keys)]
         new = [p for p in pool if p.id in keyed]
         pairs.extend(possible_duplicates(new, pool))
     if not pairs:
@@ -537,7 +446,8 @@ def _flag_duplicates(
 # --- the file ------------------------------------------------------------------------------
 
 
-PARALLEL_FROM_BYTES = 4_000_000
+PARALLEL_FROM_BYTES = 4_000_000  # XLSX: a quarter of that (it is compressed)
+_AHEAD = 2  # chunks the helper may have ready: memory stays bounded
 
 
 def _prepared_chunks(
@@ -546,25 +456,62 @@ def _prepared_chunks(
     prepare: Callable[[list[tuple[int, list[str]]]], _Prepared],
     parallel: bool,
 ) -> Iterator[_Prepared]:
-    """Normalised chunks in file order. For big files the next chunk is normalised in a
-    forked helper process while the current one is written (two cores, half the wait)."""
-    chunks = _chunks(table.rows(), chunk_size)
+    """Normalised chunks in file order. For big files a forked helper process reads and
+    normalises the file while this one writes to the database (two cores, two stages);
+    at most ``_AHEAD`` chunks wait in between."""
     if not parallel:
-        for numbered in chunks:
+        for numbered in _chunks(table.rows(), chunk_size):
             yield prepare(numbered)
         return
     import multiprocessing as mp
-    from concurrent.futures import Future, ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork")) as pool:
-        pending: Future[_Prepared] | None = None
-        for numbered in chunks:
-            future = pool.submit(prepare, numbered)
-            if pending is not None:
-                yield pending.result()
-            pending = future
-        if pending is not None:
-            yield pending.result()
+    ctx = mp.get_context("fork")
+    channel: Any = ctx.Queue(maxsize=_AHEAD)
+    parent = os.getpid()
+
+    def send(item: tuple[str, Any]) -> None:
+        while True:
+            try:
+                channel.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                if os.getppid() != parent:  # the importer is gone (killed): stop
+                    os._exit(0)
+
+    def helper() -> None:
+        try:
+            for numbered in _chunks(table.rows(), chunk_size):
+                send(("chunk", prepare(numbered)))
+            send(("end", None))
+        except Exception as exc:  # handed to the importer, which raises it
+            send(("error", (type(exc), exc.args, dict(vars(exc)))))
+
+    proc = ctx.Process(target=helper, name="nurture-intake-normalise", daemon=True)
+    proc.start()
+    try:
+        while True:
+            try:
+                kind, payload = channel.get(timeout=1.0)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise RuntimeError(
+                        f"the normalising helper process died (exit code {proc.exitcode})"
+                    ) from None
+                continue
+            if kind == "end":
+                return
+            if kind == "error":
+                cls, args, attrs = payload
+                exc = cls.__new__(cls)
+                exc.args = args
+                exc.__dict__.update(attrs)
+                raise exc
+            yield payload
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+        channel.close()
 
 
 def detect_locale(table: InputTable) -> str:
@@ -661,7 +608,8 @@ def import_file(
     prepare = functools.partial(
         prepare_rows, header=table.header, columns=columns, ctx=ctx, file_name=name
     )
-    parallel = path.stat().st_size > PARALLEL_FROM_BYTES and os.cpu_count() != 1
+    big = PARALLEL_FROM_BYTES // (4 if table.format == "xlsx" else 1)
+    parallel = path.stat().st_size > big and os.cpu_count() != 1
     for done, prepared in enumerate(_prepared_chunks(table, chunk_size, prepare, parallel), 1):
         with engine.begin() as conn:
             process_chunk(

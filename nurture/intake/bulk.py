@@ -1,0 +1,215 @@
+"""Bulk writes of intake straight through the database driver, a few statements per chunk.
+
+SQLAlchemy's per-row result and type machinery costs more than the database itself at a
+million rows, so the chunk transaction talks to the DBAPI cursor of its connection:
+
+* SQLite: ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` (plus multi-row
+  ``VALUES ... RETURNING`` where ids must come back);
+* PostgreSQL: ``COPY`` into the table, or into a session-local staging table followed by
+  one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`` or ``UPDATE ... FROM``.
+  ``COPY`` is several times faster than ``executemany`` and sends no SQL text per row.
+
+Values are converted here the way the ORM column types would store them (dates, times,
+JSON), so rows written this way read back through the ORM unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection
+
+RETURNING_PAGE = 1000  # rows per multi-row VALUES statement on SQLite
+
+
+def is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def driver_cursor(conn: Connection) -> Any:
+    """The DBAPI cursor of ``conn``'s current connection (same transaction)."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def to_db(pg: bool, value: Any) -> Any:
+    """A Python value as the driver should receive it (the ORM's storage format)."""
+    if isinstance(value, datetime):
+        if pg:
+            return value
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return f"{value:%Y-%m-%d %H:%M:%S.%f}"
+    if isinstance(value, date):
+        return value if pg else value.isoformat()
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return value
+
+
+def dumps(value: Any) -> str:
+    """JSON as stored in the JSON columns (UTF-8 text, not ``\\u`` escapes)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@lru_cache(maxsize=64)
+def _defaulted(table: str, columns: tuple[str, ...]) -> tuple[tuple[str, Any, bool], ...]:
+    from nurture.db.base import Base
+
+    out: list[tuple[str, Any, bool]] = []
+    for col in Base.metadata.tables[table].columns:
+        if col.name in columns or col.primary_key or col.default is None:
+            continue
+        default: Any = col.default
+        if getattr(default, "is_scalar", False):
+            out.append((col.name, default.arg, False))
+        elif getattr(default, "is_callable", False):
+            out.append((col.name, default.arg, True))
+    return tuple(out)
+
+
+def python_defaults(table: str, columns: tuple[str, ...]) -> dict[str, Any]:
+    """Columns of ``table`` that ``columns`` leaves out but whose ORM default is set in
+    Python (other capabilities add such columns), with their values now."""
+    return {name: arg(None) if call else arg for name, arg, call in _defaulted(table, columns)}
+
+
+def _with_defaults(
+    pg: bool, table: str, columns: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    extra = python_defaults(table, columns)
+    return (*columns, *extra), tuple(to_db(pg, v) for v in extra.values())
+
+
+def insert_rows(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (values already as :func:`to_db` makes them).
+
+    SQLite skips rows that hit a unique key (``ON CONFLICT DO NOTHING``); PostgreSQL uses
+    ``COPY``, where such a row fails the chunk's transaction instead: the callers only
+    write rows their chunk lock says are new, so the unique keys are a last guard."""
+    if not rows:
+        return
+    pg = is_pg(conn)
+    cols, tail = _with_defaults(pg, table, columns)
+    cur = driver_cursor(conn)
+    if pg:
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+            if tail:
+                for r in rows:
+                    copy.write_row((*r, *tail))
+            else:
+                for r in rows:
+                    copy.write_row(r)
+        return
+    marks = ",".join("?" * len(cols))
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+    cur.executemany(sql, [(*r, *tail) for r in rows] if tail else rows)
+
+
+def _pg_stage(cur: Any, name: str, columns: dict[str, str]) -> None:
+    """A session-local staging table, emptied at every commit."""
+    cols = ", ".join(f"{c} {t}" for c, t in columns.items())
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols}) ON COMMIT DELETE ROWS")
+
+
+def insert_returning(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[str | None, ...]],
+    returning: tuple[str, ...],
+    constants: dict[str, Any],
+) -> list[tuple[Any, ...]]:
+    """Insert text-valued ``rows`` (plus ``constants``, the same for every row), skipping
+    those that hit a unique key; the inserted rows' ``returning`` columns come back."""
+    if not rows:
+        return []
+    pg = is_pg(conn)
+    cols, tail = _with_defaults(pg, table, (*columns, *constants))
+    tail = tuple(to_db(pg, v) for v in constants.values()) + tail
+    cur = driver_cursor(conn)
+    ret = ", ".join(returning)
+    if pg:
+        stage = f"nurture_stage_{table}"
+        _pg_stage(cur, stage, {"ord": "integer", **{c: "text" for c in columns}})
+        cur.execute(f"DELETE FROM {stage}")
+        with cur.copy(f"COPY {stage} (ord, {', '.join(columns)}) FROM STDIN") as copy:
+            for i, r in enumerate(rows):
+                copy.write_row((i, *r))
+        fixed = ", ".join(["%s"] * len(tail))
+        cur.execute(  # ids in row order, as one multi-row VALUES would give them
+            f"INSERT INTO {table} ({', '.join(cols)}) "
+            f"SELECT {', '.join(columns)}, {fixed} FROM {stage} "
+            f"ORDER BY ord ON CONFLICT DO NOTHING RETURNING {ret}",
+            tail,
+        )
+        return [tuple(r) for r in cur.fetchall()]
+    one = "(" + ",".join("?" * len(cols)) + ")"
+    head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
+    out: list[tuple[Any, ...]] = []
+    for i in range(0, len(rows), RETURNING_PAGE):
+        part = rows[i : i + RETURNING_PAGE]
+        flat = [v for r in part for v in (*r, *tail)]
+        cur.execute(
+            head + ",".join([one] * len(part)) + f" ON CONFLICT DO NOTHING RETURNING {ret}", flat
+        )
+        out.extend(cur.fetchall())
+    return out
+
+
+def fill_empty(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    updated_at: datetime,
+) -> None:
+    """``SET column = COALESCE(column, value)`` for each ``(id, *values)`` row: a value
+    only lands where the record has none (``None`` values change nothing)."""
+    if not rows:
+        return
+    pg = is_pg(conn)
+    cur = driver_cursor(conn)
+    if pg:
+        stage = f"nurture_stage_{table}_fill"
+        _pg_stage(cur, stage, {"id": "bigint", **{c: "text" for c in columns}})
+        cur.execute(f"DELETE FROM {stage}")
+        with cur.copy(f"COPY {stage} (id, {', '.join(columns)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+        sets = ", ".join(f"{c} = COALESCE(t.{c}, f.{c})" for c in columns)
+        cur.execute(
+            f"UPDATE {table} AS t SET {sets}, updated_at = %s FROM {stage} AS f WHERE t.id = f.id",
+            (updated_at,),
+        )
+        return
+    sets = ", ".join(f"{c} = COALESCE({c}, ?)" for c in columns)
+    cur.executemany(
+        f"UPDATE {table} SET {sets}, updated_at = ? WHERE id = ?",
+        [(*r[1:], to_db(False, updated_at), r[0]) for r in rows],
+    )
+
+
+def select_in(
+    conn: Connection, sql: str, column: str, values: Sequence[Any], *, page: int = 5000
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (ending in ``WHERE ...``; ``AND {column} IN (...)`` is appended)
+    for every value, in pages; PostgreSQL gets one ``= ANY(array)`` parameter."""
+    if not values:
+        return []
+    cur = driver_cursor(conn)
+    if is_pg(conn):
+        cur.execute(f"{sql} AND {column} = ANY(%s)", (list(values),))
+        return [tuple(r) for r in cur.fetchall()]
+    out: list[tuple[Any, ...]] = []
+    for i in range(0, len(values), page):
+        part = values[i : i + page]
+        cur.execute(f"{sql} AND {column} IN ({','.join('?' * len(part))})", tuple(part))
+        out.extend(cur.fetchall())
+    return out
