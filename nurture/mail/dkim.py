@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dkim as dkimpy
 
-from nurture.config import Settings
 from nurture.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nurture.config import Settings
 
 __all__ = ["SIGNED_HEADERS", "DkimSigner", "signer_from_settings"]
 

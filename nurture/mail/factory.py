@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
-from nurture.config import Settings
+from nurture.mail.blocking import block_reason
 from nurture.mail.dkim import DkimSigner, signer_from_settings
 from nurture.mail.message import MessageBuilder
 from nurture.mail.rendering import Renderer, TemplateMissingError
-from nurture.mail.suppression import block_reason
 from nurture.mail.tokens import make_token
 
 if TYPE_CHECKING:
+    from nurture.config import Settings
     from nurture.mail.sender import Job
 
 __all__ = ["FactoryConfig", "MessageFactory", "Prepared", "RenderPool", "RenderPoolError"]

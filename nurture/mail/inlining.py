@@ -78,8 +78,8 @@ _recording: ContextVar[_Recording | None] = ContextVar("nurture_inline_recording
 
 
 def record_value(value: Any) -> Any:
-    """The environment's ``finalize`` hook while a skeleton is rendered: a marker for a plain
-    value (remembered), the value itself otherwise. Outside a recording: the value."""
+    """The sandboxed environment's ``finalize`` (after ``None`` became ``""``): while a skeleton
+    is rendered, a marker for a plain value (remembered), else the value itself."""
     rec = _recording.get()
     if rec is None or hasattr(value, "__html__"):
         return value

@@ -17,7 +17,6 @@ The result parses with :mod:`email` (tests check it) and is what goes on the wir
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 from collections.abc import Sequence
@@ -100,7 +99,12 @@ def _body(text: str) -> tuple[str, bytes]:
     raw = text.replace("\n", "\r\n").encode("utf-8")
     if text.isascii():
         return "quoted-printable", binascii.b2a_qp(raw, istext=True)
-    return "base64", base64.encodebytes(raw).replace(b"\n", b"\r\n")
+    # what base64.encodebytes gives (76-character lines), with CRLF, in one C call plus slicing
+    encoded = binascii.b2a_base64(raw, newline=False)
+    if not encoded:
+        return "base64", b""
+    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    return "base64", b"\r\n".join(lines) + b"\r\n"
 
 
 _DATE_CACHE: dict[int, str] = {}

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from nurture.db.base import UTCDateTime
 from nurture.db.mail import OutboxMessage
+from nurture.mail.jobs import ClaimedRow
 from nurture.mail.journal import journal_path, read_journal
 
 __all__ = [
@@ -85,22 +86,6 @@ BACKOFF_CAP = timedelta(hours=6)
 DEFAULT_LEASE = timedelta(minutes=15)
 
 _T: Table = OutboxMessage.__table__  # type: ignore[assignment]
-
-
-@dataclass(frozen=True)
-class ClaimedRow:
-    id: int
-    dedupe_key: str
-    message_id: str
-    kind: str
-    lead_id: int | None
-    manager_id: int | None
-    campaign_slug: str | None
-    step: str | None
-    template: str
-    to_addr: str
-    context: dict[str, Any] | None
-    attempts: int
 
 
 @dataclass(frozen=True)

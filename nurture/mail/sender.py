@@ -36,6 +36,7 @@ from nurture.mail.factory import (
     RenderPool,
     RenderPoolError,
 )
+from nurture.mail.jobs import Job
 from nurture.mail.journal import Journal, journal_path
 from nurture.mail.rendering import TemplateMissingError
 from nurture.mail.suppression import LeadFlags, scopes_for
@@ -73,17 +74,6 @@ def lead_context(lead: Lead) -> dict[str, Any]:
     data = {name: getattr(lead, name) for name in LEAD_FIELDS}
     data["full_name"] = " ".join(p for p in (lead.first_name, lead.last_name) if p)
     return data
-
-
-@dataclass
-class Job:
-    row: outbox.ClaimedRow
-    lead: dict[str, Any] | None
-    flags: LeadFlags | None
-    manager: dict[str, Any] | None
-    campaign: dict[str, Any]
-    scopes: dict[str, str]
-    prepared: Prepared | None = None
 
 
 @dataclass

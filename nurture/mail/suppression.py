@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from nurture.db.leads import Lead
 from nurture.db.mail import Suppression
 from nurture.db.sql import dialect_insert
 from nurture.errors import InputError
+from nurture.mail.blocking import GLOBAL, LeadFlags, block_reason
 
 __all__ = [
     "GLOBAL",
@@ -33,46 +33,7 @@ __all__ = [
     "unsubscribe",
 ]
 
-GLOBAL = "*"
 REASONS = ("unsubscribe", "bounce", "complaint", "manual")
-
-
-@dataclass(frozen=True)
-class LeadFlags:
-    do_not_contact: bool = False
-    unsubscribed: bool = False
-    undeliverable: bool = False
-
-
-def block_reason(
-    *,
-    kind: str,
-    campaign: str | None,
-    scopes: dict[str, str],
-    lead: LeadFlags | None,
-) -> str | None:
-    """Why this message must not go out, or None. Plain data in, plain data out.
-
-    ``scopes`` maps suppression scope -> reason for the recipient address. Marketing mail
-    respects every suppression and the lead's flags; digests and system mail (to managers)
-    stop only for addresses that bounce or complained.
-    """
-    if kind == "marketing":
-        if GLOBAL in scopes:
-            return f"suppressed ({scopes[GLOBAL]})"
-        if campaign and campaign in scopes:
-            return f"suppressed for campaign {campaign} ({scopes[campaign]})"
-        if lead is not None:
-            if lead.unsubscribed:
-                return "lead unsubscribed"
-            if lead.do_not_contact:
-                return "lead is do-not-contact"
-            if lead.undeliverable:
-                return "lead e-mail is undeliverable"
-        return None
-    if scopes.get(GLOBAL) in ("bounce", "complaint"):
-        return f"suppressed ({scopes[GLOBAL]})"
-    return None
 
 
 def scopes_for(session: Session, emails: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -25,7 +25,6 @@ from jinja2 import (
 from jinja2.nodes import EvalContext
 from jinja2.sandbox import SandboxedEnvironment
 
-from nurture.config import get_settings
 from nurture.mail.inlining import record_value
 
 __all__ = ["SUBJECT_END", "get_environment", "get_sandboxed_environment"]
@@ -49,12 +48,33 @@ def _finalize_recorded(_ctx: EvalContext, value: Any) -> Any:
     """:func:`_finalize`, and a marker while an e-mail skeleton is rendered
     (:mod:`nurture.mail.inlining`). Taking the eval context stops Jinja from finalizing
     constants at compile time, so no marker is ever compiled into a template."""
-    return record_value("" if value is None else value)
+    return "" if value is None else record_value(value)
+
+
+#: Every attribute a dict has: ``lead.items`` is the method, as in any environment.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _MailSandbox(SandboxedEnvironment):
+    """The sandbox, with a short path for the plain dicts the sender passes (``lead.name``).
+
+    For a ``dict`` and a name that is not one of its attributes, the sandbox's ``getattr``
+    fails with AttributeError and then reads ``obj[name]``; this reads it directly (same
+    result, no exception per lookup). Everything else goes through the sandbox's checks.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 @lru_cache(maxsize=8)
 def _environment(templates_dir: Path, sandboxed: bool) -> Environment:
-    cls = SandboxedEnvironment if sandboxed else Environment
+    cls = _MailSandbox if sandboxed else Environment
     env = cls(
         loader=FileSystemLoader(str(templates_dir)),
         undefined=StrictUndefined,
@@ -70,11 +90,17 @@ def _environment(templates_dir: Path, sandboxed: bool) -> Environment:
     return env
 
 
+def _default_dir() -> Path:
+    from nurture.config import get_settings  # here: render workers never load the settings
+
+    return Path(get_settings().templates_dir)
+
+
 def get_environment(templates_dir: Path | None = None) -> Environment:
     """The project's Jinja environment for ``templates_dir`` (default: the setting)."""
-    return _environment(Path(templates_dir or get_settings().templates_dir).resolve(), False)
+    return _environment(Path(templates_dir or _default_dir()).resolve(), False)
 
 
 def get_sandboxed_environment(templates_dir: Path | None = None) -> Environment:
     """The same environment, sandboxed: for templates that marketers author."""
-    return _environment(Path(templates_dir or get_settings().templates_dir).resolve(), True)
+    return _environment(Path(templates_dir or _default_dir()).resolve(), True)
