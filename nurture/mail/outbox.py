@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from nurture.db.base import UTCDateTime
@@ -147,18 +147,37 @@ _RETURNING = (
 
 
 def claim(session: Session, *, worker: str, limit: int, now: datetime) -> list[ClaimedRow]:
-    """Atomically move up to ``limit`` due rows to ``sending`` for ``worker``."""
-    due = (
-        select(_T.c.id)
-        .where(_T.c.status.in_(DUE), _T.c.next_attempt_at <= now)
-        .order_by(_T.c.next_attempt_at, _T.c.id)
-        .limit(limit)
-    )
+    """Atomically move up to ``limit`` due rows to ``sending`` for ``worker``.
+
+    On SQLite (one writer at a time, so the statement alone is atomic) the due rows are read
+    per status, each walking the ``(status, next_attempt_at)`` index in order and stopping
+    after ``limit`` rows, then merged: same rows, same order as one ``status IN (...)``
+    query, which would sort every due row on each claim (quadratic over a big send).
+    """
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        due = (
+            select(_T.c.id)
+            .where(_T.c.status.in_(DUE), _T.c.next_attempt_at <= now)
+            .order_by(_T.c.next_attempt_at, _T.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        where = [_T.c.id.in_(due.scalar_subquery()), _T.c.status.in_(DUE)]
+    else:
+        per_status = [
+            select(_T.c.id, _T.c.next_attempt_at)
+            .where(_T.c.status == status, _T.c.next_attempt_at <= now)
+            .order_by(_T.c.next_attempt_at, _T.c.id)
+            .limit(limit)
+            .subquery()
+            for status in DUE
+        ]
+        merged = union_all(*(select(q.c.id, q.c.next_attempt_at) for q in per_status)).subquery()
+        due = select(merged.c.id).order_by(merged.c.next_attempt_at, merged.c.id).limit(limit)
+        where = [_T.c.id.in_(due.scalar_subquery())]
     stmt = (
         update(_T)
-        .where(_T.c.id.in_(due.scalar_subquery()), _T.c.status.in_(DUE))
+        .where(*where)
         .values(status=SENDING, claimed_by=worker, claimed_at=now, attempts=_T.c.attempts + 1)
         .returning(*_RETURNING)
     )
