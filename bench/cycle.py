@@ -134,21 +134,26 @@ def measure(engine: Engine) -> dict[str, float | int | str]:
     with Session(engine) as s:  # warm-up: zoneinfo and holiday calendars load once per process
         planner.plan_due(s, load_specs(s), now=NOW)
         s.rollback()
-    with Session(engine) as s:
-        specs = load_specs(s)
-        with timed() as t:
-            summary = _plan_without_outbox(s, specs)
-        out["plan_s"] = t.seconds
-        out["planned"] = summary.planned + summary.skipped
-        out["shifted"] = summary.shifted
-        s.rollback()
-    with Session(engine) as s:
-        specs = load_specs(s)
-        with timed() as t:
-            full = planner.plan_due(s, specs, now=NOW)
-        out["plan_and_queue_s"] = t.seconds
-        out["queued"] = full.emails_queued + full.tasks_created
-        s.rollback()
+    # each variant, like the baseline, is the best of two runs (the machine is shared)
+    plans, fulls = [], []
+    for _ in range(2):
+        with Session(engine) as s:
+            specs = load_specs(s)
+            with timed() as t:
+                summary = _plan_without_outbox(s, specs)
+            plans.append(t.seconds)
+            out["planned"] = summary.planned + summary.skipped
+            out["shifted"] = summary.shifted
+            s.rollback()
+        with Session(engine) as s:
+            specs = load_specs(s)
+            with timed() as t:
+                full = planner.plan_due(s, specs, now=NOW)
+            fulls.append(t.seconds)
+            out["queued"] = full.emails_queued + full.tasks_created
+            s.rollback()
+    out["plan_s"] = min(plans)
+    out["plan_and_queue_s"] = min(fulls)
     out["ratio_plan"] = float(out["plan_s"]) / max(float(out["baseline_s"]), 1e-9)
     out["ratio_plan_and_queue"] = float(out["plan_and_queue_s"]) / max(
         float(out["baseline_s"]), 1e-9
@@ -157,13 +162,7 @@ def measure(engine: Engine) -> dict[str, float | int | str]:
 
 
 def _plan_without_outbox(s: Session, specs: list) -> planner.PlanSummary:  # type: ignore[type-arg]
-    original_q, original_t = planner.queue_step, planner.task_step
-    planner.queue_step = lambda *a, **k: 0  # type: ignore[assignment]
-    planner.task_step = lambda *a, **k: 0  # type: ignore[assignment]
-    try:
-        return planner.plan_due(s, specs, now=NOW)
-    finally:
-        planner.queue_step, planner.task_step = original_q, original_t
+    return planner.plan_due(s, specs, now=NOW, queue=False)
 
 
 def run_backend(backend: str, rows: int, tmp: Path) -> dict[str, float | int | str]:

@@ -19,9 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Integer,
+    MetaData,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -40,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.schema import CreateTable
 
 from nurture.cadence.campaigns import CampaignSpec, Step, text_for
 from nurture.cadence.caps import Cap
@@ -398,8 +402,8 @@ def build_slots(
     now: datetime,
     horizon: datetime,
     cap: Cap,
-) -> str:
-    """Write the slot map for this run; returns its ``run_id``."""
+) -> str | None:
+    """Write the slot map for this run; returns its ``run_id`` (``None``: nothing is due)."""
     run_id = uuid.uuid4().hex
     settings = get_settings()
     zones = session.execute(
@@ -409,6 +413,8 @@ def build_slots(
         .where(Enrollment.status == "active", Enrollment.next_due_at < horizon)
         .distinct()
     ).all()
+    if not zones:
+        return None
     first_hour = int(now.timestamp()) // 3600
     last_hour = int(horizon.timestamp()) // 3600
     rows: list[dict[str, Any]] = []
@@ -442,7 +448,41 @@ def drop_slots(session: Session, run_id: str) -> None:
     session.execute(delete(CadenceSlot).where(CadenceSlot.run_id == run_id))
 
 
-# ---- planning one step -------------------------------------------------------------------
+# ---- planning a campaign -----------------------------------------------------------------
+
+# Per-connection scratch table: one row per due enrolment of the campaign being planned. The
+# plan is decided once (window slot, step conditions, cap) by one INSERT ... SELECT, and
+# every write of the pass (outbox, tasks, touches, enrolments) reads it instead of
+# re-deriving it. TEMPORARY: private to the connection, so two workers never see each
+# other's rows, and not part of the schema.
+_SCRATCH = MetaData()
+PLAN = Table(
+    "cadence_plan",
+    _SCRATCH,
+    Column("enrollment_id", Integer, primary_key=True, autoincrement=False),
+    Column("lead_id", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("scheduled_at", UTCDateTime()),
+    Column("state", String(10), nullable=False),  # planned | skipped | shifted
+    Column("dkey", String(300), nullable=False),  # touch.<lead>.<slug>.<position>.<cycle>
+    Column("to_addr", String(320)),
+    Column("owner_id", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _open_plan(session: Session) -> None:
+    session.execute(CreateTable(PLAN, if_not_exists=True))
+    _clear_plan(session)
+
+
+def _clear_plan(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("TRUNCATE cadence_plan"))
+    else:
+        session.execute(delete(PLAN))
 
 
 def _step_runs(spec: CampaignSpec, step: Step) -> ColumnElement[bool]:
@@ -479,34 +519,41 @@ def _step_runs(spec: CampaignSpec, step: Step) -> ColumnElement[bool]:
     return and_(true(), *parts)
 
 
-def plan_step(
+def step_groups(spec: CampaignSpec) -> list[tuple[Step, list[int]]]:
+    """Positions of the campaign grouped by what decides whether the step runs (channel,
+    ``when``, ``opened_previous``): one SQL condition per group, not per step."""
+    groups: dict[tuple[str, str | None, bool | None], list[int]] = {}
+    for pos, step in enumerate(spec.steps):
+        groups.setdefault((step.channel, step.when, step.opened_previous), []).append(pos)
+    return [(spec.steps[positions[0]], positions) for positions in groups.values()]
+
+
+def by_position(position: Any, values: list[Any], type_: Any = String) -> Any:
+    """``CASE position WHEN 0 THEN values[0] ...``: a per-step constant inside one statement."""
+    whens = {i: literal(v, type_) if v is not None else null() for i, v in enumerate(values)}
+    return case(whens, value=position, else_=null())
+
+
+def stage(
     session: Session,
     campaign: Campaign,
     spec: CampaignSpec,
-    position: int,
     *,
     now: datetime,
     horizon: datetime,
     run_id: str,
     cap: Cap,
-) -> PlanSummary:
-    """Plan every due touch of one campaign step: insert touches (or skips), shift the
-    ones the frequency cap refuses, then advance the enrolments to their next step."""
-    step = spec.steps[position]
-    summary = PlanSummary()
+) -> int:
+    """Decide the touch of every due enrolment of ``campaign`` (one statement): its send
+    slot in the lead's zone, and whether it is planned, skipped (the step's condition is
+    false) or shifted (the cap refuses it). Rows go to ``cadence_plan``; returns how many."""
     settings = get_settings()
-    due_here = and_(
-        Enrollment.campaign_id == campaign.id,
-        Enrollment.status == "active",
-        Enrollment.next_position == position,
-        Enrollment.next_due_at < horizon,
-    )
+    pos = Enrollment.next_position
     now_hour = int(now.timestamp()) // 3600
     slot_hour = case(
         (Enrollment.next_due_at < ts(now), literal(now_hour)),
         else_=epoch_hour(Enrollment.next_due_at),
     )
-    runs = case((_step_runs(spec, step), 1), else_=0)
     t2 = aliased(Touch)
     near = (
         select(func.count(t2.id))
@@ -519,22 +566,39 @@ def plan_step(
         )
         .scalar_subquery()
     )
-    allowed = or_(runs == 0, near < cap.limit) if step.channel in CAPPED_CHANNELS else true()
+    branches: list[tuple[Any, Any]] = [(CadenceSlot.scheduled_at.is_(None), literal("shifted"))]
+    for step, positions in step_groups(spec):
+        placed: Any = literal("planned")
+        if step.channel in CAPPED_CHANNELS:
+            placed = case((near >= cap.limit, literal("shifted")), else_=literal("planned"))
+        # the step's condition is evaluated once per row; NULL counts as false (skipped)
+        runs = case((_step_runs(spec, step), placed), else_=literal("skipped"))
+        branches.append((pos.in_(positions), runs))
+    state = case(*branches, else_=literal("shifted"))
+    dkey = (
+        literal("touch.")
+        + cast(Enrollment.lead_id, String)
+        + literal(f".{spec.slug}.")
+        + cast(pos, String)
+        + literal(".")
+        + cast(Enrollment.cycle, String)
+    )
     query = (
         select(
             Enrollment.id,
             Enrollment.lead_id,
-            Enrollment.campaign_id,
-            literal(position),
-            literal(step.channel),
+            pos,
+            by_position(pos, [s.channel for s in spec.steps]),
             Enrollment.next_due_at,
             CadenceSlot.scheduled_at,
-            case((runs == 1, literal("planned")), else_=literal("skipped")),
-            ts(now),
+            state,
+            dkey,
+            Lead.email,
+            Lead.owner_id,
         )
         .select_from(Enrollment)
         .join(Lead, Lead.id == Enrollment.lead_id)
-        .join(
+        .outerjoin(
             CadenceSlot,
             and_(
                 CadenceSlot.run_id == run_id,
@@ -545,130 +609,59 @@ def plan_step(
                 CadenceSlot.hour == slot_hour,
             ),
         )
-        .where(due_here, allowed)
-    )
-    stmt = (
-        dialect_insert(session, Touch)
-        .from_select(
-            [
-                "enrollment_id",
-                "lead_id",
-                "campaign_id",
-                "position",
-                "channel",
-                "due_at",
-                "scheduled_at",
-                "status",
-                "created_at",
-            ],
-            query,
+        .where(
+            Enrollment.campaign_id == campaign.id,
+            Enrollment.status == "active",
+            pos.in_(list(range(len(spec.steps)))),
+            Enrollment.next_due_at < horizon,
         )
-        .on_conflict_do_nothing()
     )
-    inserted = affected(session, stmt)
-    if inserted:
-        summary.skipped = session.execute(
-            select(func.count(Touch.id)).where(
-                Touch.campaign_id == campaign.id,
-                Touch.position == position,
-                Touch.status == "skipped",
-                Touch.created_at == ts(now),
-            )
-        ).scalar_one()
-    summary.planned = inserted - summary.skipped
+    columns = [c.name for c in PLAN.columns]
+    n = affected(session, insert(PLAN).from_select(columns, query))
+    if n and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE cadence_plan"))  # else it guesses, and hashes 1M rows
+    return n
 
-    has_touch = exists(
-        select(Touch.id).where(Touch.enrollment_id == Enrollment.id, Touch.position == position)
-    )
-    # refused by the cap: shifted by a day, never dropped
-    res = session.execute(
-        update(Enrollment)
-        .where(due_here, not_(has_touch))
-        .values(next_due_at=add_days(greatest(Enrollment.next_due_at, ts(now)), _int(1)))
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
-    )
-    summary.shifted = rowcount(res)
 
-    # advance to the next step
-    this_touch = (
-        select(Touch.scheduled_at)
-        .where(Touch.enrollment_id == Enrollment.id, Touch.position == position)
-        .scalar_subquery()
-    )
-    advance = and_(
-        due_here,  # only due rows can have got a touch: the index range stays small
-        has_touch,
-    )
-    if position + 1 >= len(spec.steps):
-        values: dict[str, Any] = {
-            "next_position": position + 1,
-            "next_due_at": None,
-            "status": "completed",
-            "finished_at": ts(now),
-        }
-    else:
-        nxt = spec.steps[position + 1]
-        if nxt.anchor == "enrolment":
-            due: Any = greatest(add_days(Enrollment.enrolled_at, _int(nxt.delay_days)), this_touch)
+def count_plan(session: Session, spec: CampaignSpec) -> PlanSummary:
+    summary = PlanSummary()
+    last = len(spec.steps) - 1
+    rows = session.execute(
+        select(PLAN.c.state, PLAN.c.position, func.count()).group_by(PLAN.c.state, PLAN.c.position)
+    ).all()
+    for state, position, n in rows:
+        if state == "planned":
+            summary.planned += n
+        elif state == "skipped":
+            summary.skipped += n
         else:
-            due = add_days(this_touch, _int(nxt.delay_days))
-        values = {"next_position": position + 1, "next_due_at": due}
-    res = session.execute(
-        update(Enrollment)
-        .where(advance)
-        .values(**values)
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
-    )
-    if position + 1 >= len(spec.steps):
-        summary.completed = rowcount(res)
+            summary.shifted += n
+        if position == last and state != "shifted":
+            summary.completed += n
     return summary
 
 
-def _touch_key(slug: str, position: int, cycle: Any) -> Any:
-    return (
-        literal("touch.")
-        + cast(Touch.lead_id, String)
-        + literal(f".{slug}.{position}.")
-        + cast(cycle, String)
-    )
-
-
-def queue_step(
-    session: Session, campaign: Campaign, spec: CampaignSpec, position: int, *, now: datetime
-) -> int:
-    """Queue the planned e-mails of one step in the outbox (contract: dedupe key, message id,
-    status 'queued', next_attempt_at = scheduled send time) and link them to their touches."""
-    step = spec.steps[position]
+def queue_planned(session: Session, spec: CampaignSpec, *, now: datetime) -> int:
+    """Queue the planned e-mails of the staged rows in the outbox (contract: dedupe key,
+    message id, status 'queued', next_attempt_at = scheduled send time)."""
     domain = get_settings().message_id_domain
-    key = _touch_key(spec.slug, position, Enrollment.cycle)
-    pending = and_(
-        Touch.campaign_id == campaign.id,
-        Touch.position == position,
-        Touch.status == "planned",
-        Touch.outbox_id.is_(None),
-    )
-    query = (
-        select(
-            key,
-            literal("<") + key + literal(f"@{domain}>"),
-            literal("marketing"),
-            Touch.lead_id,
-            Lead.owner_id,
-            literal(spec.slug),
-            literal(step.name),
-            literal(spec.template_for(step)),
-            Lead.email,
-            null(),
-            literal("queued"),
-            literal(0),
-            Touch.scheduled_at,
-            ts(now),
-        )
-        .select_from(Touch)
-        .join(Enrollment, Enrollment.id == Touch.enrollment_id)
-        .join(Lead, Lead.id == Touch.lead_id)
-        .where(pending, Lead.email.is_not(None))
-    )
+    p = PLAN.c
+    query = select(
+        p.dkey,
+        literal("<") + p.dkey + literal(f"@{domain}>"),
+        literal("marketing"),
+        p.lead_id,
+        p.owner_id,
+        literal(spec.slug),
+        by_position(p.position, [s.name for s in spec.steps]),
+        by_position(p.position, [spec.template_for(s) for s in spec.steps]),
+        p.to_addr,
+        null(),
+        literal("queued"),
+        literal(0),
+        p.scheduled_at,
+        ts(now),
+    ).where(p.state == "planned", p.channel == "email", p.to_addr.is_not(None))
     stmt = (
         dialect_insert(session, OutboxMessage)
         .from_select(
@@ -692,60 +685,27 @@ def queue_step(
         )
         .on_conflict_do_nothing()
     )
-    queued = affected(session, stmt)
-    link = (Touch.outbox_id, OutboxMessage.id, OutboxMessage.dedupe_key)
-    _link_touches(session, pending, spec, position, *link)
-    return queued
+    return affected(session, stmt)
 
 
-def _link_touches(
-    session: Session,
-    pending: Any,
-    spec: CampaignSpec,
-    position: int,
-    link: Any,
-    target_id: Any,
-    target_key: Any,
-) -> None:
-    """Point the pending touches of a step at the outbox rows or tasks just inserted for
-    them (found by the touch key, so rows a re-run inserted earlier are linked too)."""
-    cycle = (
-        select(Enrollment.cycle)
-        .where(Enrollment.id == Touch.enrollment_id)
-        .correlate(Touch)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Touch)
-        .where(pending)
-        .values(
-            {
-                link: select(target_id)
-                .where(target_key == _touch_key(spec.slug, position, cycle))
-                .scalar_subquery()
-            }
+def create_planned_tasks(session: Session, spec: CampaignSpec, *, now: datetime) -> int:
+    """Create the owner's call/reminder tasks for the staged planned rows."""
+    p = PLAN.c
+    defaults = {"call": {"ru": "Позвонить", "en": "Call"}}
+    fallback = {"ru": "Напоминание", "en": "Reminder"}
+
+    def titles(lang: str) -> Any:
+        return by_position(
+            p.position,
+            [
+                text_for(s.title, lang) or defaults.get(s.channel, fallback)[lang]
+                for s in spec.steps
+            ],
         )
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
-    )
 
+    def instructions(lang: str) -> Any:
+        return by_position(p.position, [text_for(s.instructions, lang) or None for s in spec.steps])
 
-def task_step(
-    session: Session, campaign: Campaign, spec: CampaignSpec, position: int, *, now: datetime
-) -> int:
-    """Create the owner's call/reminder tasks for the planned touches of one step."""
-    step = spec.steps[position]
-    key = _touch_key(spec.slug, position, Enrollment.cycle)
-    pending = and_(
-        Touch.campaign_id == campaign.id,
-        Touch.position == position,
-        Touch.status == "planned",
-        Touch.task_id.is_(None),
-    )
-    default_title = {"call": {"ru": "Позвонить", "en": "Call"}}.get(
-        step.channel, {"ru": "Напоминание", "en": "Reminder"}
-    )
-    title_ru = text_for(step.title, "ru") or default_title["ru"]
-    title_en = text_for(step.title, "en") or default_title["en"]
     who = func.coalesce(
         Lead.first_name + literal(" ") + Lead.last_name,
         Lead.company,
@@ -753,50 +713,174 @@ def task_step(
         Lead.phone,
         literal("#") + cast(Lead.id, String),
     )
-    title = case((Lead.language == "ru", literal(title_ru)), else_=literal(title_en))
-    instructions = case(
-        (Lead.language == "ru", literal(text_for(step.instructions, "ru") or None, String)),
-        else_=literal(text_for(step.instructions, "en") or None, String),
-    )
+    ru = Lead.language == "ru"
+    title = case((ru, titles("ru")), else_=titles("en"))
     query = (
         select(
-            key,
-            Touch.lead_id,
+            p.dkey,
+            p.lead_id,
             Lead.owner_id,
-            literal(step.channel),
+            p.channel,
             func.substr(title + literal(": ") + who, 1, 300),
-            instructions,
-            Touch.scheduled_at,
-            literal(step.deadline),
+            case((ru, instructions("ru")), else_=instructions("en")),
+            p.scheduled_at,
+            by_position(p.position, [s.deadline for s in spec.steps]),
             literal("open"),
             ts(now),
         )
-        .select_from(Touch)
-        .join(Enrollment, Enrollment.id == Touch.enrollment_id)
-        .join(Lead, Lead.id == Touch.lead_id)
-        .where(pending)
+        .select_from(PLAN)
+        .join(Lead, Lead.id == p.lead_id)
+        .where(p.state == "planned", p.channel != "email")
     )
     stmt = (
         dialect_insert(session, Task)
         .from_select(TASK_INSERT_COLUMNS, query)
         .on_conflict_do_nothing()
     )
-    created = affected(session, stmt)
-    _link_touches(session, pending, spec, position, Touch.task_id, Task.id, Task.source_key)
-    return created
+    return affected(session, stmt)
+
+
+def write_touches(session: Session, campaign: Campaign, *, now: datetime, linked: bool) -> int:
+    """Insert the planned and skipped touches, already pointing at their outbox rows or
+    tasks (found by key, so rows an earlier run inserted are linked too): no second pass."""
+    p = PLAN.c
+    planned = p.state == "planned"
+    outbox_id: Any = null()
+    task_id: Any = null()
+    if linked:
+        outbox_id = case(
+            (
+                and_(planned, p.channel == "email"),
+                select(OutboxMessage.id)
+                .where(OutboxMessage.dedupe_key == p.dkey)
+                .scalar_subquery(),
+            ),
+            else_=null(),
+        )
+        task_id = case(
+            (
+                and_(planned, p.channel != "email"),
+                select(Task.id).where(Task.source_key == p.dkey).scalar_subquery(),
+            ),
+            else_=null(),
+        )
+    query = select(
+        p.enrollment_id,
+        p.lead_id,
+        literal(campaign.id),
+        p.position,
+        p.channel,
+        p.due_at,
+        p.scheduled_at,
+        p.state,
+        ts(now),
+        outbox_id,
+        task_id,
+    ).where(p.state.in_(["planned", "skipped"]))
+    stmt = (
+        dialect_insert(session, Touch)
+        .from_select(
+            [
+                "enrollment_id",
+                "lead_id",
+                "campaign_id",
+                "position",
+                "channel",
+                "due_at",
+                "scheduled_at",
+                "status",
+                "created_at",
+                "outbox_id",
+                "task_id",
+            ],
+            query,
+        )
+        .on_conflict_do_nothing()
+    )
+    return affected(session, stmt)
+
+
+def next_due(spec: CampaignSpec, position: Any, scheduled_at: Any) -> Any:
+    """When the step after ``position`` falls due, given this step's send time: ``day: N``
+    counts from enrolment (never before this touch), ``after: N`` from this touch."""
+    whens: dict[int, Any] = {}
+    for k, nxt in enumerate(spec.steps[1:]):
+        if nxt.anchor == "enrolment":
+            whens[k] = greatest(
+                add_days(Enrollment.enrolled_at, _int(nxt.delay_days)), scheduled_at
+            )
+        else:
+            whens[k] = add_days(scheduled_at, _int(nxt.delay_days))
+    if not whens:
+        return null()
+    return case(whens, value=position, else_=null())
+
+
+def advance(session: Session, spec: CampaignSpec, *, now: datetime) -> None:
+    """Move the staged enrolments on: to the next step (completed after the last), or, when
+    the cap refused them, a day later (shifted, never dropped). Values come from the staged
+    row, and only an enrolment still where it was staged moves: a second worker that staged
+    the same rows changes nothing."""
+    p = PLAN.c
+    moved = p.state != "shifted"
+    finished = and_(moved, p.position == len(spec.steps) - 1)
+    session.execute(
+        update(Enrollment)
+        .where(
+            Enrollment.id == p.enrollment_id,
+            # lets SQLite probe enrolments by rowid from the staged rows, not scan them all
+            Enrollment.id.in_(select(p.enrollment_id)),
+            Enrollment.status == "active",
+            Enrollment.next_position == p.position,
+            Enrollment.next_due_at == p.due_at,
+        )
+        .values(
+            next_position=case((moved, p.position + 1), else_=p.position),
+            next_due_at=case(
+                (finished, null()),
+                (moved, next_due(spec, p.position, p.scheduled_at)),
+                else_=add_days(greatest(p.due_at, ts(now)), _int(1)),
+            ),
+            status=case((finished, literal("completed")), else_=literal("active")),
+            finished_at=case((finished, ts(now)), else_=Enrollment.finished_at),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def plan_campaign(
+    session: Session,
+    campaign: Campaign,
+    spec: CampaignSpec,
+    *,
+    now: datetime,
+    horizon: datetime,
+    run_id: str,
+    cap: Cap,
+    queue: bool = True,
+) -> PlanSummary:
+    """Plan every due touch of one campaign, pass after pass until none is due (a step may
+    fall due within the horizon right after the previous one). Each pass: stage, queue
+    e-mails, create tasks, insert touches, advance enrolments."""
+    total = PlanSummary()
+    for _ in range(len(spec.steps) + 1):
+        if not stage(session, campaign, spec, now=now, horizon=horizon, run_id=run_id, cap=cap):
+            break
+        part = count_plan(session, spec)
+        part.passes = 1
+        if queue:
+            part.emails_queued = queue_planned(session, spec, now=now)
+            part.tasks_created = create_planned_tasks(session, spec, now=now)
+        write_touches(session, campaign, now=now, linked=queue)
+        advance(session, spec, now=now)
+        _clear_plan(session)
+        total.add(part)
+    if total.planned:
+        total.by_campaign[spec.slug] = total.planned
+    return total
 
 
 # ---- one planning run --------------------------------------------------------------------
-
-
-def due_groups(session: Session, *, horizon: datetime) -> list[tuple[int, int]]:
-    """(campaign id, step position) pairs with due active enrolments."""
-    rows = session.execute(
-        select(Enrollment.campaign_id, Enrollment.next_position)
-        .where(Enrollment.status == "active", Enrollment.next_due_at < horizon)
-        .distinct()
-    ).all()
-    return [(int(c), int(p)) for c, p in rows]
 
 
 def plan_due(
@@ -806,48 +890,38 @@ def plan_due(
     now: datetime,
     cap: Cap | None = None,
     lookahead: timedelta = LOOKAHEAD,
+    queue: bool = True,
 ) -> PlanSummary:
     """Plan every touch due before ``now + lookahead``, campaign by campaign in priority
-    order (so the higher priority wins under the cap), repeating until nothing is due."""
+    order (so the higher priority wins under the cap), and queue the e-mails and create the
+    owner tasks of the planned touches (``queue=False``: touches only, for the benchmark)."""
     settings = get_settings()
     cap = cap or Cap(settings.frequency_cap, settings.frequency_cap_days)
     horizon = now + lookahead
-    by_id = {c.id: (c, s) for c, s in specs}
-    order = {c.id: i for i, (c, _s) in enumerate(specs)}  # specs come priority-first
     total = PlanSummary()
-    groups = [g for g in due_groups(session, horizon=horizon) if g[0] in by_id]
-    if not groups:
-        return total
     windows = {s.window.to_window().key: s.window.to_window() for _c, s in specs}
     run_id = build_slots(session, windows, now=now, horizon=horizon, cap=cap)
-    touched: set[tuple[int, int]] = set()
-    max_steps = max(len(s.steps) for _c, s in specs)
+    if run_id is None:
+        return total  # nothing due
+    _open_plan(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # many short index probes: compiling them (JIT, on by default) costs more than
+        # it saves, up to half a second per statement once the estimates grow
+        session.execute(text("SET LOCAL jit = off"))
     try:
-        for _ in range(max_steps + 1):
-            if not groups:
-                break
-            total.passes += 1
-            for cid, pos in sorted(groups, key=lambda g: (order[g[0]], g[1])):
-                campaign, spec = by_id[cid]
-                if pos >= len(spec.steps):
-                    continue
-                part = plan_step(
-                    session, campaign, spec, pos, now=now, horizon=horizon, run_id=run_id, cap=cap
+        for campaign, spec in specs:  # specs come priority-first
+            total.add(
+                plan_campaign(
+                    session,
+                    campaign,
+                    spec,
+                    now=now,
+                    horizon=horizon,
+                    run_id=run_id,
+                    cap=cap,
+                    queue=queue,
                 )
-                total.add(part)
-                if part.planned or part.skipped:
-                    total.by_campaign[spec.slug] = (
-                        total.by_campaign.get(spec.slug, 0) + part.planned
-                    )
-                    touched.add((cid, pos))
-            groups = [g for g in due_groups(session, horizon=horizon) if g[0] in by_id]
+            )
     finally:
         drop_slots(session, run_id)
-    for cid, pos in sorted(touched):
-        campaign, spec = by_id[cid]
-        channel = spec.steps[pos].channel
-        if channel == "email":
-            total.emails_queued += queue_step(session, campaign, spec, pos, now=now)
-        else:
-            total.tasks_created += task_step(session, campaign, spec, pos, now=now)
     return total

@@ -54,19 +54,13 @@ class Enrollment(Base):
     __tablename__ = "enrollments"
     __table_args__ = (
         UniqueConstraint("lead_id", "campaign_id", "cycle"),
+        # the planner's due rows; every index here is rewritten when an enrolment moves on,
+        # so there are no others (0007 dropped the per-step and the lead_id ones)
         Index("ix_enrollments_status_next_due_at", "status", "next_due_at"),
-        # cadence (0005): the planner walks one (campaign, step) at a time
-        Index(
-            "ix_enrollments_campaign_id_status_next_position",
-            "campaign_id",
-            "status",
-            "next_position",
-            "next_due_at",
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))  # indexed by the unique key
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     cycle: Mapped[int] = mapped_column(Integer, default=1)  # re-engagement may enrol again
     status: Mapped[str] = mapped_column(String(20), default="active")  # active|completed|stopped
@@ -84,8 +78,6 @@ class Touch(Base):
     __table_args__ = (
         UniqueConstraint("enrollment_id", "position"),
         Index("ix_touches_lead_id_scheduled_at", "lead_id", "scheduled_at"),
-        # cadence (0005): queueing and task creation look up one (campaign, step)
-        Index("ix_touches_campaign_id_position_status", "campaign_id", "position", "status"),
         Index("ix_touches_status_scheduled_at", "status", "scheduled_at"),
     )
 
