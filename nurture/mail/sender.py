@@ -368,7 +368,8 @@ class Sender:
         if self.server_unreachable:  # give it back untouched: due again right away
             summary.not_attempted += 1
             return outbox.Outcome(row.id, outbox.QUEUED, "SMTP server unreachable", now)
-        await self.transport.throttle(row.to_addr)
+        if self.transport.limited:
+            await self.transport.throttle(row.to_addr)
         attempt = await conn.send(
             key=row.dedupe_key,
             mail_from=self.settings.sender_email,

@@ -62,6 +62,9 @@ class Attempt:
     connect_failed: bool = False  # the server could not be reached at all
 
 
+_DELIVERED = Attempt(SENT)
+
+
 def classify(code: int, message: str, stage: str) -> Attempt:
     """An SMTP reply to an attempt: 4xx temporary, 5xx permanent."""
     text = f"{stage} {code} {message}".strip()
@@ -200,7 +203,7 @@ class SmtpConnection:
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
             return Attempt(UNKNOWN, f"connection lost after DATA: {type(exc).__name__}: {exc}")
-        return Attempt(SENT)
+        return _DELIVERED
 
     async def close(self) -> None:
         if self._smtp is not None and self._smtp.is_connected:
@@ -269,6 +272,11 @@ class Transport:
     domain_rate: float | None
     description: str
     _domains: dict[str, RateLimiter] | None = None
+
+    @property
+    def limited(self) -> bool:
+        """Whether :meth:`throttle` can ever wait (no rate set: skip the call)."""
+        return bool(self.rate.interval or self.domain_rate)
 
     async def throttle(self, rcpt: str) -> None:
         await self.rate.wait()
