@@ -153,3 +153,19 @@ def test_two_planners_at_once_plan_and_advance_nothing_twice(
     engine.dispose()
     assert results["a"].planned == 20
     assert (touches, queued, linked, positions) == (20, 20, 20, {1})
+
+
+def test_the_sqlite_page_cache_is_restored_after_planning(
+    backend: str, world: World, simple_campaign: Callable[..., str]
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("a SQLite connection setting")
+    world.load_text(simple_campaign("simple", kind="seminar"))
+    world.lead(kind="seminar")
+    conn = world.session.connection()
+    conn.exec_driver_sql("PRAGMA cache_size = -3000")
+    with planner.sqlite_cache(world.session):
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -planner.SQLITE_CACHE_KIB
+    assert run_cycle(world.session, now=NOW).planned == 1
+    assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -3000
+    assert conn.exec_driver_sql("PRAGMA temp.cache_size").scalar_one() != -planner.SQLITE_CACHE_KIB
