@@ -33,10 +33,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jinja2 import Environment, Template, nodes
+from jinja2 import Environment, Template, nodes, pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import escape
 
-__all__ = ["CachingInliner", "record_value"]
+__all__ = ["CachingInliner", "finalize"]
 
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _MARK = re.compile("\ue000([0-9]+)\ue001")
@@ -77,9 +78,15 @@ class _Recording:
 _recording: ContextVar[_Recording | None] = ContextVar("nurture_inline_recording", default=None)
 
 
-def record_value(value: Any) -> Any:
-    """The sandboxed environment's ``finalize`` (after ``None`` became ``""``): while a skeleton
-    is rendered, a marker for a plain value (remembered), else the value itself."""
+@pass_eval_context
+def finalize(_ctx: EvalContext, value: Any) -> Any:
+    """The sandboxed environment's ``finalize``: ``None`` prints as nothing; while a skeleton
+    is rendered, a plain value becomes a marker (and is remembered).
+
+    Taking the eval context stops Jinja from finalizing constants at compile time, so no
+    marker is ever compiled into a template."""
+    if value is None:
+        return ""
     rec = _recording.get()
     if rec is None or hasattr(value, "__html__"):
         return value

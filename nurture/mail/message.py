@@ -93,11 +93,13 @@ def format_address(email: str, name: str | None = None) -> str:
 
 def _body(text: str) -> tuple[str, bytes]:
     """(Content-Transfer-Encoding, encoded bytes with CRLF line ends)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text and not text.endswith("\n"):
-        text += "\n"
-    raw = text.replace("\n", "\r\n").encode("utf-8")
-    if text.isascii():
+    raw = text.encode("utf-8")  # line ends are normalised on bytes: faster than on str
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if raw and not raw.endswith(b"\n"):
+        raw += b"\n"
+    raw = raw.replace(b"\n", b"\r\n")
+    if raw.isascii():
         return "quoted-printable", binascii.b2a_qp(raw, istext=True)
     # what base64.encodebytes gives (76-character lines), with CRLF, in one C call plus slicing
     encoded = binascii.b2a_base64(raw, newline=False)

@@ -15,17 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    pass_eval_context,
-    select_autoescape,
-)
-from jinja2.nodes import EvalContext
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from nurture.mail.inlining import record_value
+from nurture.mail.inlining import finalize as record_or_finalize
 
 __all__ = ["SUBJECT_END", "get_environment", "get_sandboxed_environment"]
 
@@ -41,14 +34,6 @@ _AUTOESCAPE = select_autoescape(
 def _finalize(value: Any) -> Any:
     """``None`` prints as nothing (a lead without a company), not as the word "None"."""
     return "" if value is None else value
-
-
-@pass_eval_context
-def _finalize_recorded(_ctx: EvalContext, value: Any) -> Any:
-    """:func:`_finalize`, and a marker while an e-mail skeleton is rendered
-    (:mod:`nurture.mail.inlining`). Taking the eval context stops Jinja from finalizing
-    constants at compile time, so no marker is ever compiled into a template."""
-    return "" if value is None else record_value(value)
 
 
 #: Every attribute a dict has: ``lead.items`` is the method, as in any environment.
@@ -84,7 +69,7 @@ def _environment(templates_dir: Path, sandboxed: bool) -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
         cache_size=2000,
-        finalize=_finalize_recorded if sandboxed else _finalize,
+        finalize=record_or_finalize if sandboxed else _finalize,
     )
     env.globals["SUBJECT_END"] = SUBJECT_END
     return env
