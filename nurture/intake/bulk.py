@@ -183,6 +183,7 @@ def fill_empty(
         with cur.copy(f"COPY {stage} (id, {', '.join(columns)}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row(r)
+        cur.execute(f"ANALYZE {stage}")  # temp tables get no statistics otherwise
         sets = ", ".join(f"{c} = COALESCE(t.{c}, f.{c})" for c in columns)
         cur.execute(
             f"UPDATE {table} AS t SET {sets}, updated_at = %s FROM {stage} AS f WHERE t.id = f.id",
@@ -197,19 +198,34 @@ def fill_empty(
 
 
 def select_in(
-    conn: Connection, sql: str, column: str, values: Sequence[Any], *, page: int = 5000
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    where: str,
+    column: str,
+    values: Sequence[str],
+    *,
+    page: int = 5000,
 ) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` (ending in ``WHERE ...``; ``AND {column} IN (...)`` is appended)
-    for every value, in pages; PostgreSQL gets one ``= ANY(array)`` parameter."""
+    """``columns`` of the ``table`` rows matching ``where`` whose ``column`` is one of
+    ``values``. PostgreSQL joins an ``unnest`` of one array parameter (an index lookup
+    per value whatever the table statistics say: a large ``= ANY(array)`` on a table not
+    analysed yet is planned as a full scan); SQLite takes ``IN (...)`` pages."""
     if not values:
         return []
     cur = driver_cursor(conn)
+    cols = ", ".join(f"{table}.{c}" for c in columns)
     if is_pg(conn):
-        cur.execute(f"{sql} AND {column} = ANY(%s)", (list(values),))
+        cur.execute(
+            f"SELECT {cols} FROM unnest(%s::text[]) AS wanted(v) "
+            f"JOIN {table} ON {table}.{column} = wanted.v WHERE {where}",
+            (list(values),),
+        )
         return [tuple(r) for r in cur.fetchall()]
     out: list[tuple[Any, ...]] = []
     for i in range(0, len(values), page):
         part = values[i : i + page]
-        cur.execute(f"{sql} AND {column} IN ({','.join('?' * len(part))})", tuple(part))
+        marks = ",".join("?" * len(part))
+        cur.execute(f"SELECT {cols} FROM {table} WHERE {where} AND {column} IN ({marks})", part)
         out.extend(cur.fetchall())
     return out

@@ -88,8 +88,15 @@ def normalize_email(value: str) -> tuple[str | None, str | None]:
 
 def split_emails(value: str) -> list[str]:
     """A cell may hold several addresses separated by ``;`` ``,`` or spaces."""
-    parts = [p for p in re.split(r"[;,\s]+", value.strip()) if p]
+    s = value.strip()
+    if ";" in s or "," in s:
+        parts = [p for p in _EMAIL_SEPARATORS.split(s) if p]
+    else:  # str.split() and the regex's \s split on the same (Unicode) whitespace
+        parts = s.split()
     return parts or [value]
+
+
+_EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 
 
 # --- phones --------------------------------------------------------------------------------
@@ -144,10 +151,17 @@ def phone_facts(e164: str) -> tuple[str | None, str | None]:
 
 
 def clean_text(value: str) -> str | None:
+    if not value:
+        return None
     s = " ".join(value.replace("\u00a0", " ").split())
     return s or None
 
 
+# Companies, titles, cities, first names repeat across a list: each distinct cell once.
+_clean_cell = lru_cache(maxsize=65536)(clean_text)
+
+
+@lru_cache(maxsize=65536)
 def clean_name(value: str) -> str | None:
     """Collapse spaces; re-case ``ИВАНОВ`` / ``ivanov`` as ``Иванов`` (mixed case kept)."""
     s = clean_text(value)
@@ -183,6 +197,7 @@ def company_key(company: str | None) -> str:
     return " ".join(s.split())
 
 
+@lru_cache(maxsize=65536)
 def name_key(first: str | None, last: str | None, company: str | None) -> str | None:
     """Blocking key for fuzzy duplicate search: surname, first initial and the first four
     letters of the company without its legal form (``иванов|и|рома``). Only leads with a
@@ -200,6 +215,7 @@ _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$")
 _DMY = re.compile(r"^(\d{1,2})[./\-](\d{1,2})[./\-](\d{2,4})(?:[ T,].*)?$")
 
 
+@lru_cache(maxsize=4096)
 def parse_date(value: str, *, dayfirst: bool) -> date | None:
     """ISO dates always; ``a.b.yyyy`` is day-first or month-first as the file's locale says
     (a part above 12 settles it either way). ``None`` when it is not a date."""
@@ -417,6 +433,7 @@ _CYRILLIC = re.compile(r"[а-яА-ЯёЁ]")
 _ISO2 = set(phonenumbers.SUPPORTED_REGIONS)
 
 
+@lru_cache(maxsize=4096)
 def normalize_country(value: str) -> str | None:
     s = value.strip()
     if not s:
@@ -426,6 +443,7 @@ def normalize_country(value: str) -> str | None:
     return _COUNTRIES.get(" ".join(s.casefold().replace("ё", "е").split()))
 
 
+@lru_cache(maxsize=1024)
 def normalize_language(value: str) -> str | None:
     s = value.strip().casefold()
     if s in {"ru", "rus", "russian", "русский", "рус", "ru-ru"}:
@@ -439,6 +457,7 @@ def _city_key(city: str) -> str:
     return city.casefold().replace("ё", "е").removeprefix("г. ").removeprefix("г.").strip()
 
 
+@lru_cache(maxsize=4096)
 def city_facts(city: str | None) -> tuple[str | None, str | None]:
     """``(country, zone)`` of a well-known city, else ``(None, None)``."""
     if not city:
@@ -448,6 +467,13 @@ def city_facts(city: str | None) -> tuple[str | None, str | None]:
 
 
 # --- the row -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _names_of(full: str) -> tuple[str | None, str | None, str | None]:
+    """``(first, last, middle)`` of a full-name cell, cleaned."""
+    sf, sl, sm = split_full_name(full)
+    return clean_name(sf or ""), clean_name(sl or ""), clean_name(sm or "")
 
 
 def normalize_row(
@@ -496,10 +522,9 @@ def normalize_row(
     last = clean_name(values.get("last_name", ""))
     middle = clean_name(values.get("middle_name", ""))
     full = values.get("full_name", "")
-    if full.strip() and not (first or last):
-        sf, sl, sm = split_full_name(full)
-        first, last = clean_name(sf or ""), clean_name(sl or "")
-        middle = middle or clean_name(sm or "")
+    if not (first or last) and full.strip():
+        first, last, full_middle = _names_of(full)
+        middle = middle or full_middle
     if first:
         f["first_name"] = first
     if last:
@@ -507,14 +532,10 @@ def normalize_row(
     if middle:
         f["middle_name"] = middle
     for key in ("company", "title", "interest"):
-        v = (
-            clean_company(values.get(key, ""))
-            if key == "company"
-            else clean_text(values.get(key, ""))
-        )
+        v = _clean_cell(values.get(key, ""))  # clean_company is clean_text cut at 300
         if v:
             f[key] = v[:300] if key != "interest" else v[:200]
-    city = clean_text(values.get("city", ""))
+    city = _clean_cell(values.get("city", ""))
     if city:
         f["city"] = city[:200]
 
