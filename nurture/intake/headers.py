@@ -6,7 +6,7 @@ Pure functions on strings; no I/O except :func:`load_mapping`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -305,6 +305,36 @@ class _Recogniser:
         if not contact and not explicit:
             return 0
         return len(fields)
+
+
+def merge_header_rows(
+    upper: list[str], lower: list[str], recognise: Callable[[list[str]], int]
+) -> list[str]:
+    """A two-row header read as one, when that names more fields than ``lower`` alone.
+
+    Exports often group columns under a merged cell: "Телефон" over "Рабочий" and
+    "Мобильный", or "E-mail" merged down over an empty cell below. A merged cell's text
+    sits in its first column only, so a group name carries to the right until the next one.
+    A lower cell that names a field wins; an empty or unknown one takes its group's name
+    when that names a field. Anything else (a title row above the header) changes nothing.
+    """
+    width = max(len(upper), len(lower))
+    merged: list[str] = []
+    group = ""
+    for j in range(width):
+        top = upper[j].strip() if j < len(upper) else ""
+        cell = lower[j].strip() if j < len(lower) else ""
+        group = top or group
+        if not cell:
+            merged.append(top)  # merged down: the name is in the row above
+        elif guess_field(cell) is None and group and guess_field(group) is not None:
+            merged.append(group)
+        else:
+            merged.append(cell)
+    named = sum(guess_field(c) is not None for c in merged if c)
+    lower_named = sum(guess_field(c) is not None for c in lower if c)
+    better = recognise(merged) >= recognise(lower) and named > lower_named
+    return merged if better else lower
 
 
 def has_contact_columns(columns: Mapping[str, int]) -> bool:

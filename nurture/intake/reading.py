@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from nurture.errors import NotALeadListError
+from nurture.intake.headers import merge_header_rows
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -121,14 +122,19 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _pick_header(rows: list[list[str]], recognise: Callable[[list[str]], int]) -> int:
-    """Index of the header row among ``rows`` (-1 when none has a known column name)."""
-    best, best_score = -1, 0
+def _pick_header(
+    rows: list[list[str]], recognise: Callable[[list[str]], int]
+) -> tuple[int, list[str]]:
+    """The header among ``rows``: its index (-1 when none has a known column name) and its
+    cells, read together with the row above when that is a group row (see headers.py)."""
+    best, best_score, best_cells = -1, 0, list[str]()
     for i, cells in enumerate(rows):
+        if i > 0 and any(c.strip() for c in rows[i - 1]):
+            cells = merge_header_rows(rows[i - 1], cells, recognise)
         score = recognise(cells)
         if score > best_score:
-            best, best_score = i, score
-    return best
+            best, best_score, best_cells = i, score, cells
+    return best, best_cells
 
 
 def _open_csv(
@@ -138,7 +144,7 @@ def _open_csv(
     sample = lines[:200]
     delim = _sniff_delimiter(sample)
     top = list(csv.reader(sample[:HEADER_SCAN_ROWS], delimiter=delim))
-    idx = _pick_header(top, recognise)
+    idx, header_cells = _pick_header(top, recognise)
     if idx < 0:
         raise NotALeadListError(
             "no recognisable columns (expected e.g. E-mail, Phone, Name, Company); "
@@ -146,7 +152,7 @@ def _open_csv(
             file=path.name,
         )
     # Physical lines may hold quoted newlines; count CSV records instead.
-    header = [c.strip().lstrip("\ufeff") for c in top[idx]]
+    header = [c.strip().lstrip("\ufeff") for c in header_cells]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
@@ -253,7 +259,7 @@ def _open_xlsx(path: Path, recognise: Callable[[list[str]], int]) -> Table:
             top.append([cell_text(v).strip() for v in raw])
             if len(top) >= HEADER_SCAN_ROWS:
                 break
-        idx = _pick_header(top, recognise)
+        idx, header_cells = _pick_header(top, recognise)
         if idx < 0:
             continue
         start = sheet.start[0] if sheet.start else 0
@@ -267,7 +273,7 @@ def _open_xlsx(path: Path, recognise: Callable[[list[str]], int]) -> Table:
                     continue
                 yield first + offset + 1, [cell_text(v) for v in raw]
 
-        return Table(path, "xlsx", None, None, top[idx], start + idx + 1, rows)
+        return Table(path, "xlsx", None, None, header_cells, start + idx + 1, rows)
     raise NotALeadListError(
         "no sheet with recognisable columns (expected e.g. E-mail, Phone, Name, Company); "
         "use --mapping to name them",

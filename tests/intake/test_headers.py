@@ -100,3 +100,24 @@ def test_title_rows_are_not_headers() -> None:
 )
 def test_split_full_name(full: str, expected: tuple[str | None, ...]) -> None:
     assert split_full_name(full) == expected
+
+
+def test_merge_header_rows_only_when_it_names_more_fields() -> None:
+    from nurture.intake.headers import merge_header_rows, recogniser
+
+    rec = recogniser()
+    upper = ["Контакт", None, "Phone", None]
+    lower = ["First Name", "Last Name", "office", "home"]
+    assert merge_header_rows([c or "" for c in upper], lower, rec) == [
+        "First Name",
+        "Last Name",
+        "Phone",
+        "Phone",
+    ]
+    # A title above the header changes nothing; unknown groups change nothing.
+    assert merge_header_rows(["Seminar attendees", "", ""], ["Name", "Email", "x"], rec) == [
+        "Name",
+        "Email",
+        "x",
+    ]
+    assert merge_header_rows(["Misc", ""], ["Email", "notes"], rec) == ["Email", "notes"]

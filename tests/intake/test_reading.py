@@ -96,3 +96,33 @@ def test_not_a_lead_list(tmp_path: Path, content: bytes, problem: str) -> None:
         _read(p)
     msg = err.value.format_message()
     assert msg.startswith("bad.csv") and problem in msg
+
+
+def test_xlsx_two_row_header_with_grouped_columns(tmp_path: Path) -> None:
+    """Merged group cells: "Телефон" over two unnamed columns, "E-mail" merged down."""
+    p = write_xlsx(
+        tmp_path / "badges.xlsx",
+        [
+            ["Иннопром 2026: посетители стенда", None, None, None, None],
+            [None, None, None, None, None],
+            ["Контактное лицо", None, "Телефон", None, "E-mail"],
+            ["Фамилия", "Имя", "Рабочий", "Мобильный", None],
+            ["Иванов", "Иван", "+7 343 200-00-00", 79001234567, "i@uralmash.ru"],
+        ],
+    )
+    t = open_table(p, recogniser())
+    assert t.header == ["Фамилия", "Имя", "Телефон", "Мобильный", "E-mail"]
+    assert t.header_row == 4
+    from nurture.intake.headers import resolve_columns
+
+    cols = resolve_columns(t.header)
+    assert cols == {"last_name": 0, "first_name": 1, "phone": 2, "phone2": 3, "email": 4}
+    assert list(t.rows()) == [
+        (5, ["Иванов", "Иван", "+7 343 200-00-00", "79001234567", "i@uralmash.ru"])
+    ]
+
+
+def test_csv_title_row_above_header_is_not_merged_into_it(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "t.csv", HEADER_RU, ROWS_RU, title="Участники семинара;;;")
+    header, rows = _read(p)
+    assert header == HEADER_RU and rows[0][1] == ROWS_RU[0]
