@@ -294,21 +294,24 @@ def apply_stop_rules(
     """Stop active enrolments whose lead converted, replied, unsubscribed, bounced, was
     closed or merged; cancel their queued e-mails and open tasks. Returns counts by rule."""
     counts: dict[str, int] = {}
+    table: Table = Enrollment.__table__  # type: ignore[assignment]
     for campaign, spec in specs:
-        for rule in ["merged", *spec.stop_on]:
-            res = session.execute(
-                update(Enrollment)
-                .where(
-                    Enrollment.campaign_id == campaign.id,
-                    Enrollment.status == "active",
-                    _stop_condition(rule, spec.slug),
-                )
-                .values(status="stopped", stop_reason=rule, finished_at=now, next_due_at=None)
-                .execution_options(synchronize_session=False, preserve_rowcount=True)
+        # one pass over the campaign's active enrolments for all its rules; the first rule
+        # that holds (in the campaign's order, merged first) is the recorded reason
+        rules = [(rule, _stop_condition(rule, spec.slug)) for rule in ["merged", *spec.stop_on]]
+        reason = case(*[(cond, literal(rule)) for rule, cond in rules], else_=literal("merged"))
+        stopped = session.scalars(
+            update(table)
+            .where(
+                table.c.campaign_id == campaign.id,
+                table.c.status == "active",
+                or_(*[cond for _rule, cond in rules]),
             )
-            n = rowcount(res)
-            if n:
-                counts[rule] = counts.get(rule, 0) + n
+            .values(status="stopped", stop_reason=reason, finished_at=now, next_due_at=None)
+            .returning(table.c.stop_reason)
+        ).all()
+        for rule in stopped:
+            counts[rule] = counts.get(rule, 0) + 1
     if counts:
         cancel_pending(session)
     return counts
