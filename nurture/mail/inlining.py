@@ -215,18 +215,22 @@ class CachingInliner:
     messages with the same skeleton (see the module docstring)."""
 
     MAX_ENTRIES = 512
+    #: A template whose first this-many skeletons were mostly new (values left literal that
+    #: differ per message) is inlined per message from then on: a miss costs more than that.
+    GIVE_UP_AFTER = 64
 
     def __init__(self, inliner: _Inliner) -> None:
         self.inliner = inliner
         self._safe: dict[str | None, bool] = {}
         self._cache: dict[str, _Cached | None] = {}
+        self._misses: dict[str | None, int] = {}
+        self._hits: dict[str | None, int] = {}
 
     def render(self, template: Template, context: Mapping[str, Any]) -> str:
-        safe = self._safe.get(template.name)
+        name = template.name
+        safe = self._safe.get(name)
         if safe is None:
-            safe = self._safe[template.name] = template.name is not None and chain_is_safe(
-                template.environment, template.name
-            )
+            safe = self._safe[name] = name is not None and chain_is_safe(template.environment, name)
         if not safe:
             return self.inliner.inline(template.render(context))
         rec = _Recording()
@@ -240,7 +244,11 @@ class CachingInliner:
             return self.inliner.inline(template.render(context))
         try:
             cached = self._cache[skeleton]
+            self._hits[name] = self._hits.get(name, 0) + 1
         except KeyError:
+            misses = self._misses[name] = self._misses.get(name, 0) + 1
+            if misses >= self.GIVE_UP_AFTER and self._hits.get(name, 0) < misses:
+                self._safe[name] = False
             cached = self._compile(skeleton, len(values))
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache.clear()

@@ -122,3 +122,19 @@ def test_fallbacks_stay_exact(tmp_path: Path, case: str) -> None:
         assert any(c is not None for c in cached._cache.values())
     if case in ("filter", "set", "macro"):
         assert cached._cache == {}  # never even recorded
+
+
+def test_a_template_whose_shape_changes_per_message_is_inlined_per_message(
+    tmp_path: Path,
+) -> None:
+    # a Markup value stays literal in the skeleton: every message has its own shape
+    _write(tmp_path, "c.html", f"<html><head>{STYLE}</head><body><p>{{{{ v }}}}</p></body></html>")
+    env = get_sandboxed_environment(tmp_path)
+    cached = CachingInliner(
+        css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
+    )
+    template = env.get_template("email/c.html")
+    for i in range(CachingInliner.GIVE_UP_AFTER + 10):
+        context = {"v": Markup(f"<b>{i}</b>")}
+        assert cached.render(template, context) == _direct("email/c.html", context, tmp_path)
+    assert len(cached._cache) == CachingInliner.GIVE_UP_AFTER  # then it stopped caching

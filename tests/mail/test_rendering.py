@@ -121,3 +121,18 @@ def test_check_reports_file_and_line(templates: Path) -> None:
 def test_shipped_templates_pass_the_check() -> None:
     checked, problems = check_templates(ROOT)
     assert checked >= 6 and problems == []
+
+
+def test_sandbox_reads_dict_keys_and_still_refuses_internals(templates: Path) -> None:
+    from nurture.mail.templating import get_sandboxed_environment
+
+    env = get_sandboxed_environment(templates)
+    lead = {"first_name": "Иван", "items": "not the method"}
+    # keys print; a dict's own attributes keep winning over keys, as in plain Jinja
+    out = env.from_string("{{ lead.first_name }}|{{ lead.get('first_name') }}|{{ lead['items'] }}")
+    assert out.render(lead=lead) == "Иван|Иван|not the method"
+    assert env.from_string("{{ lead.items is callable }}").render(lead=lead) == "True"
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ lead.frist_name }}").render(lead=lead)
+    with pytest.raises(SecurityError):
+        env.from_string("{{ lead.__class__.__subclasses__() }}").render(lead=lead)
