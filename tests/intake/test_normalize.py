@@ -6,6 +6,7 @@ from datetime import date
 
 import phonenumbers
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,3 +121,19 @@ def test_text_is_never_coerced() -> None:
     assert r.fields["title"] == "007"
     r = normalize_row(1, {"email": "a@b.ru", "date": "01.02.2026"}, {}, RowContext())
     assert r.met_on == date(2026, 2, 1)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(r"\A[a-z0-9._%+-]{1,70}@([a-z0-9-]{1,64}\.){1,3}[a-z]{2,25}\Z"),
+        st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,20}@[a-z0-9-]{1,20}\.(ru|com|local|test)\Z"),
+    )
+)
+def test_email_fast_path_agrees_with_email_validator(raw: str) -> None:
+    """The regex shortcut for plain ASCII addresses gives the library's answer."""
+    try:
+        expected: str | None = validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    assert normalize_email(raw)[0] == expected

@@ -266,3 +266,56 @@ def test_not_a_lead_list_writes_nothing(db: Engine, tmp_path: Path) -> None:
     with db.connect() as c:
         assert c.execute(text("select count(*) from events")).scalar() == 0
         assert c.execute(text("select count(*) from import_batches")).scalar() == 0
+
+
+def _record_pid(log: Path, original: object) -> object:
+    def prepare(*args: object, **kwargs: object) -> object:
+        with log.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return original(*args, **kwargs)  # type: ignore[operator]
+
+    return prepare
+
+
+def test_helper_process_reads_and_normalises_big_files(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above PARALLEL_FROM_BYTES a forked helper normalises; the outcome is the same."""
+    import multiprocessing
+
+    from nurture.intake import pipeline
+
+    rows = gen_rows(2000, seed=4, people=700)
+    p = write_csv(tmp_path / "big.csv", HEADER_RU, rows)
+    log = tmp_path / "pids.txt"
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "prepare_rows", _record_pid(log, pipeline.prepare_rows))
+    s = import_file(p, event="Helper", engine=db, chunk_size=300)
+    pids = set(log.read_text().split())
+    assert pids and str(os.getpid()) not in pids  # normalised in another process
+    b = check_invariants(db, s.batch_id)
+    blank = sum(1 for r in rows if not any(r))
+    assert b.rows == 2000 - blank and b.blank == blank and b.status == "done"
+    assert live_leads(db) == len({r[1].lower() for r in rows if r[1]})
+    # Stopped early, the helper does not outlive the import.
+    p2 = write_csv(tmp_path / "big2.csv", HEADER_RU, gen_rows(2000, seed=5, people=900))
+    import_file(p2, event="Helper 2", engine=db, chunk_size=300, stop_after_chunks=1)
+    assert multiprocessing.active_children() == []
+
+
+def test_helper_process_error_reaches_the_importer(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nurture.errors import InputError
+    from nurture.intake import pipeline
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise InputError("cannot decode", file="bad.csv", row=7)
+
+    p = write_csv(tmp_path / "bad.csv", HEADER_RU, gen_rows(500, seed=6, people=300))
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "prepare_rows", broken)
+    with pytest.raises(InputError) as info:
+        import_file(p, event="Broken", engine=db, chunk_size=100)
+    assert (str(info.value), info.value.file, info.value.row) == ("cannot decode", "bad.csv", 7)
+    assert scalar(db, select(func.count()).select_from(LeadSource)) == 0
