@@ -8,6 +8,7 @@ Only the sender talks to it, over a pipe it created (pickles are never read from
 
 from __future__ import annotations
 
+import gc
 import pickle
 import sys
 from typing import Any, BinaryIO
@@ -27,6 +28,7 @@ def main() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     try:
         factory = MessageFactory(_read(stdin))
+        gc.freeze()  # what is loaded now lives as long as the process: never walk it again
         while True:
             jobs = _read(stdin)
             data = pickle.dumps([factory.prepare(job) for job in jobs], pickle.HIGHEST_PROTOCOL)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -237,7 +238,19 @@ class Sender:
     # -- the loop -----------------------------------------------------------------------------
 
     async def run(self, limit: int | None = None) -> SendSummary:
-        """Send up to ``limit`` due messages (all due when None) and return the counts."""
+        """Send up to ``limit`` due messages (all due when None) and return the counts.
+
+        The objects alive before the run (modules, templates, the ORM's metadata) are frozen
+        out of the cyclic garbage collector for its duration: a full collection would otherwise
+        walk all of them every few thousand messages and stall every connection meanwhile.
+        """
+        gc.freeze()
+        try:
+            return await self._run(limit)
+        finally:
+            gc.unfreeze()
+
+    async def _run(self, limit: int | None) -> SendSummary:
         started = time.perf_counter()
         summary = SendSummary(transport=self.transport.description)
         report = await asyncio.to_thread(self._reconcile)
