@@ -28,7 +28,6 @@ inlined per message (correct, just not cached):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -98,6 +97,17 @@ def finalize(_ctx: EvalContext, value: Any) -> Any:
         return value
     rec.values.append(text)
     return f"{_OPEN}{len(rec.values) - 1}{_CLOSE}"
+
+
+def render_merged(template: Template, context: dict[str, Any]) -> str:
+    """``template.render(context)`` for a ``context`` that already holds the template's
+    globals: Jinja uses it as is instead of merging globals into two fresh copies per render
+    (a third of the cost of rendering a short e-mail). Jinja never writes to it."""
+    try:
+        ctx = template.new_context(context, shared=True)
+        return template.environment.concat(template.root_render_func(ctx))
+    except Exception:
+        template.environment.handle_exception()
 
 
 def _text_escape(value: str) -> str:
@@ -226,22 +236,24 @@ class CachingInliner:
         self._misses: dict[str | None, int] = {}
         self._hits: dict[str | None, int] = {}
 
-    def render(self, template: Template, context: Mapping[str, Any]) -> str:
+    def render(self, template: Template, context: dict[str, Any]) -> str:
+        """The HTML of ``template`` with CSS inlined; ``context`` holds the template's globals
+        (see :func:`render_merged`)."""
         name = template.name
         safe = self._safe.get(name)
         if safe is None:
             safe = self._safe[name] = name is not None and chain_is_safe(template.environment, name)
         if not safe:
-            return self.inliner.inline(template.render(context))
+            return self.inliner.inline(render_merged(template, context))
         rec = _Recording()
         token = _recording.set(rec)
         try:
-            skeleton = template.render(context)
+            skeleton = render_merged(template, context)
         finally:
             _recording.reset(token)
         values = rec.values
         if rec.poisoned:
-            return self.inliner.inline(template.render(context))
+            return self.inliner.inline(render_merged(template, context))
         try:
             cached = self._cache[skeleton]
             self._hits[name] = self._hits.get(name, 0) + 1

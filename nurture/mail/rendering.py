@@ -19,7 +19,7 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, Template, TemplateNotFound
 
-from nurture.mail.inlining import CachingInliner
+from nurture.mail.inlining import CachingInliner, render_merged
 from nurture.mail.templating import SUBJECT_END, get_sandboxed_environment
 
 __all__ = ["DEFAULT_LANGUAGE", "Rendered", "Renderer", "TemplateMissingError"]
@@ -44,6 +44,7 @@ class _Pair:
     html: Template
     text: Template
     language: str
+    globals: dict[str, Any]  # the templates' globals, merged once (see render_merged)
 
 
 def languages_for(language: str | None) -> list[str]:
@@ -87,7 +88,8 @@ class Renderer:
             except TemplateNotFound as exc:
                 tried.append(str(exc.name))
                 continue
-            pair = _Pair(html=html, text=text, language=lang)
+            merged = {**text.globals, **html.globals}
+            pair = _Pair(html=html, text=text, language=lang, globals=merged)
             self._pairs[key] = pair
             return pair
         raise TemplateMissingError(f"template {name!r} not found (tried {', '.join(tried)})")
@@ -95,8 +97,8 @@ class Renderer:
     def render(self, name: str, language: str | None, context: Mapping[str, Any]) -> Rendered:
         """Subject, HTML (CSS inlined) and text of ``name`` for a lead speaking ``language``."""
         pair = self.resolve(name, language)
-        ctx = dict(context)
-        head, sep, text = pair.text.render(ctx).partition(SUBJECT_END)
+        ctx = {**pair.globals, **context}  # both renders share it: Jinja only reads it
+        head, sep, text = render_merged(pair.text, ctx).partition(SUBJECT_END)
         if sep:  # base.txt prints the subject block first (one render instead of two)
             subject = " ".join(head.split())
             text = text.lstrip("\n")
@@ -107,7 +109,7 @@ class Renderer:
         if self._inliner is not None:
             html = self._inliner.render(pair.html, ctx)
         else:
-            html = pair.html.render(ctx)
+            html = render_merged(pair.html, ctx)
         return Rendered(subject=subject, html=html, text=text, language=pair.language)
 
 
