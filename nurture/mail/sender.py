@@ -14,10 +14,11 @@ import contextlib
 import gc
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import TemplateError
 from sqlalchemy import Engine, select
@@ -44,6 +45,8 @@ from nurture.mail.suppression import LeadFlags, scopes_for
 from nurture.mail.transport import Connection, RateLimiter, Transport, make_transport
 
 __all__ = ["Job", "SendSummary", "Sender", "lead_context", "send_due"]
+
+_T = TypeVar("_T")
 
 LEAD_FIELDS = (
     "id",
@@ -245,22 +248,29 @@ class Sender:
         walk all of them every few thousand messages and stall every connection meanwhile.
         """
         gc.freeze()
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nurture-send-db")
         try:
             return await self._run(limit)
         finally:
+            self._db_thread.shutdown(wait=True)
             gc.unfreeze()
+
+    async def _in_db_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn`` in the sender's one database thread: claims and result writes never
+        wait for each other's write lock (SQLite's busy handler sleeps for milliseconds)."""
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, *args)
 
     async def _run(self, limit: int | None) -> SendSummary:
         started = time.perf_counter()
         summary = SendSummary(transport=self.transport.description)
-        report = await asyncio.to_thread(self._reconcile)
+        report = await self._in_db_thread(self._reconcile)
         summary.reconciled_requeued = report.requeued
         summary.reconciled_sent = report.sent
         summary.reconciled_unknown = report.unknown
         pool: RenderPool | None = None
         warm: asyncio.Task[None] | None = None
         if self.render_workers > 0:
-            due = await asyncio.to_thread(self._due, limit)
+            due = await self._in_db_thread(self._due, limit)
             if due >= self.pool_threshold:
                 pool = RenderPool(self.factory_config, self.render_workers)
                 warm = asyncio.create_task(pool.start())  # spawns while we start sending
@@ -297,7 +307,7 @@ class Sender:
                     n = self.batch_size if remaining is None else min(self.batch_size, remaining)
                     if pool is not None and not pool.ready:  # small bites until it is up
                         n = min(n, self.CHUNK)
-                    jobs = await asyncio.to_thread(self._claim, n)
+                    jobs = await self._in_db_thread(self._claim, n)
                     if not jobs:
                         break
                     summary.claimed += len(jobs)
@@ -322,7 +332,7 @@ class Sender:
                 if results:
                     batch = results[:]
                     del results[: len(batch)]
-                    await asyncio.to_thread(self._record, batch)
+                    await self._in_db_thread(self._record, batch)
 
         rec = asyncio.create_task(recorder())
         try:
@@ -342,13 +352,13 @@ class Sender:
             if pool is not None:
                 await pool.close()
             if results:
-                await asyncio.to_thread(self._record, results[:])
-            leftover = await asyncio.to_thread(self._reconcile, self.worker)
+                await self._in_db_thread(self._record, results[:])
+            leftover = await self._in_db_thread(self._reconcile, self.worker)
             summary.reconciled_requeued += leftover.requeued
             summary.reconciled_unknown += leftover.unknown
             journal.close(delete=True)
         if clean:
-            summary.unknown_total = await asyncio.to_thread(self._unknown_total)
+            summary.unknown_total = await self._in_db_thread(self._unknown_total)
         summary.seconds = round(time.perf_counter() - started, 3)
         if self.server_unreachable:
             raise TemporaryDeliveryError(
@@ -425,8 +435,6 @@ def send_due(limit: int | None = None, **kwargs: Any) -> SendSummary:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(Sender(**kwargs).run(limit))
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(Sender(**kwargs).run(limit))).result()
 
