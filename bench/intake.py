@@ -284,7 +284,7 @@ def pg_schema() -> tuple[str, str] | None:
         from sqlalchemy import create_engine, text
 
         eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        schema = f"intake_bench_{uuid.uuid4().hex[:8]}"
         with eng.begin() as c:
             c.execute(text(f'CREATE SCHEMA "{schema}"'))
         eng.dispose()
@@ -319,6 +319,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report = Report(f"intake: {args.rows:,} rows (~30% duplicates, CSV/cp1251/JSONL/XLSX)")
         with timed() as t_floor:
             (kept, floor_mb) = run_isolated(lambda: floor(flat, tmp / "floor.db"))
+        print(f"floor: {t_floor.seconds:.2f} s", file=sys.stderr, flush=True)
         report.add(
             run="floor (pandas + sqlite3)",
             seconds=t_floor.seconds,
@@ -347,6 +348,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ratio=t.seconds / t_floor.seconds,
                 **totals,
             )
+            print(f"{label}: {report.rows[-1]}", file=sys.stderr, flush=True)
         report.print()
         print(f"(generated in {t_gen.seconds:.1f} s; bench process peak {peak_rss_mb():.0f} MiB)")
         return {"rows": report.rows}
