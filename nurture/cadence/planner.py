@@ -1,9 +1,10 @@
 """The set-based planner: enrol, stop, plan due touches, queue e-mails, create owner tasks.
 
 Every operation is one SQL statement over a whole set of rows (INSERT ... SELECT with
-ON CONFLICT DO NOTHING, or UPDATE ... WHERE), one per campaign step at most, never one
-round trip per lead. The only Python per-row work is none: send windows are computed per
-(window, zone, country, UTC hour) into the scratch table ``cadence_slots`` and joined.
+ON CONFLICT DO NOTHING, or UPDATE ... WHERE), never one round trip per lead: planning a
+campaign is six statements per pass whatever its number of steps (see ``plan_campaign``).
+There is no Python per-row work: send windows are computed per (window, zone, country, UTC
+hour) into the scratch table ``cadence_slots`` and joined.
 
 Safety: a touch is unique per (enrollment, position); an outbox row per dedupe key
 ``touch.<lead>.<campaign>.<position>.<cycle>``; a task per ``source_key``. Two workers, a
