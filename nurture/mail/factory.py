@@ -28,9 +28,17 @@ from nurture.mail.tokens import make_token
 
 if TYPE_CHECKING:
     from nurture.config import Settings
+    from nurture.mail.jobs import ClaimedRow
     from nurture.mail.sender import Job
 
-__all__ = ["FactoryConfig", "MessageFactory", "Prepared", "RenderPool", "RenderPoolError"]
+__all__ = [
+    "ClaimSetup",
+    "FactoryConfig",
+    "MessageFactory",
+    "Prepared",
+    "RenderPool",
+    "RenderPoolError",
+]
 
 
 @dataclass(frozen=True)
@@ -150,31 +158,54 @@ def _describe(template: str, exc: BaseException) -> str:
     return f"{template}: {type(exc).__name__}: {exc}"
 
 
+@dataclass(frozen=True)
+class ClaimSetup:
+    """Lets render workers claim rows themselves, in the sender's name: the database URL and
+    the sender's worker id (``claimed_by``; its journal and reconciliation stay the sender's)."""
+
+    database_url: str
+    worker: str
+
+
 class RenderPool:
     """Worker processes (``python -m nurture.mail.render_worker``) that prepare jobs.
 
     Requests are length-prefixed pickles over the child's stdin, answers come back in order
-    on its stdout, so several chunks can be in flight. If a worker dies, pending and later
-    requests raise :class:`RenderPoolError` and the sender prepares those jobs itself.
+    on its stdout, so several requests can be in flight. A request is either jobs to prepare
+    or, with a :class:`ClaimSetup`, "claim up to n rows and prepare them": then claiming,
+    loading leads, rendering and MIME building all happen outside the sender's process, which
+    only talks SMTP and keeps the books. If a worker dies, pending and later requests raise
+    :class:`RenderPoolError` and the sender claims and prepares by itself again.
     """
 
-    def __init__(self, config: FactoryConfig, workers: int) -> None:
+    def __init__(
+        self, config: FactoryConfig, workers: int, claims: ClaimSetup | None = None
+    ) -> None:
         self.config = config
         self.size = max(1, workers)
+        self.claims = claims
         self._workers: list[_Worker] = []
         self._next = 0
         self.ready = False
 
     async def start(self) -> None:
         """Spawn the workers and wait until each has loaded its templates."""
-        self._workers = [await _Worker.spawn(self.config) for _ in range(self.size)]
+        self._workers = [await _Worker.spawn((self.config, self.claims)) for _ in range(self.size)]
         await asyncio.gather(*(w.call([]) for w in self._workers))
         self.ready = True
 
-    async def prepare(self, jobs: list[Job]) -> list[Prepared]:
+    def _pick(self) -> _Worker:
         worker = self._workers[self._next % len(self._workers)]
         self._next += 1
-        result: list[Prepared] = await worker.call(jobs)
+        return worker
+
+    async def prepare(self, jobs: list[Job]) -> list[Prepared]:
+        result: list[Prepared] = await self._pick().call(jobs)
+        return result
+
+    async def claim(self, limit: int, now: datetime) -> list[tuple[ClaimedRow, Prepared]]:
+        """Claim up to ``limit`` due rows (as of ``now``) in the sender's name and prepare them."""
+        result: list[tuple[ClaimedRow, Prepared]] = await self._pick().call(("claim", limit, now))
         return result
 
     async def close(self) -> None:
@@ -198,7 +229,7 @@ class _Worker:
         self.reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def spawn(cls, config: FactoryConfig) -> _Worker:
+    async def spawn(cls, config: tuple[FactoryConfig, ClaimSetup | None]) -> _Worker:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -221,13 +252,16 @@ class _Worker:
             while self.pending:
                 self.pending.popleft().set_exception(RenderPoolError(f"render worker: {exc}"))
 
-    async def call(self, jobs: list[Job]) -> Any:
+    async def call(self, request: Any) -> Any:
         if self.reader.done() or self.proc.stdin is None:
             raise RenderPoolError("render worker stopped")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.pending.append(future)
-        self.proc.stdin.write(_frame(jobs))
-        await self.proc.stdin.drain()
+        try:
+            self.proc.stdin.write(_frame(request))
+            await self.proc.stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:  # the pipe closed under us
+            raise RenderPoolError(f"render worker: {exc}") from exc
         return await future
 
     async def close(self) -> None:

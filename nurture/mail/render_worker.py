@@ -1,8 +1,10 @@
 """A render worker process: ``python -m nurture.mail.render_worker`` (started by the sender).
 
-Reads a :class:`~nurture.mail.factory.FactoryConfig`, then lists of jobs, each as an 8-byte
-length and a pickle on stdin; answers each list with the list of
-:class:`~nurture.mail.factory.Prepared`, same framing, on stdout. Exits at end of input.
+Reads a :class:`~nurture.mail.factory.FactoryConfig` and an optional
+:class:`~nurture.mail.factory.ClaimSetup`, then requests, each as an 8-byte length and a
+pickle on stdin: a list of jobs (answered with their :class:`~nurture.mail.factory.Prepared`)
+or ``("claim", limit, now)`` (claims up to ``limit`` rows in the sender's name, answered with
+``(row, Prepared)`` pairs); same framing on stdout. Exits at end of input.
 Only the sender talks to it, over a pipe it created (pickles are never read from elsewhere).
 """
 
@@ -13,7 +15,7 @@ import pickle
 import sys
 from typing import Any, BinaryIO
 
-from nurture.mail.factory import MessageFactory
+from nurture.mail.factory import ClaimSetup, MessageFactory
 
 
 def _read(stream: BinaryIO) -> Any:
@@ -24,14 +26,34 @@ def _read(stream: BinaryIO) -> Any:
     return pickle.loads(stream.read(size))
 
 
+def _claimer(setup: ClaimSetup | None) -> Any:
+    """A :class:`~nurture.mail.sender.Claimer` for the sender's rows (database code is only
+    loaded when the sender asked for it)."""
+    if setup is None:
+        return None
+    from nurture.db.session import make_engine
+    from nurture.mail.sender import Claimer
+
+    return Claimer(make_engine(setup.database_url), setup.worker)
+
+
 def main() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     try:
-        factory = MessageFactory(_read(stdin))
+        config, setup = _read(stdin)
+        factory = MessageFactory(config)
+        claimer = _claimer(setup)
         gc.freeze()  # what is loaded now lives as long as the process: never walk it again
         while True:
-            jobs = _read(stdin)
-            data = pickle.dumps([factory.prepare(job) for job in jobs], pickle.HIGHEST_PROTOCOL)
+            request = _read(stdin)
+            if isinstance(request, tuple):  # ("claim", limit, now): claim, then prepare
+                _, limit, now = request
+                answer: list[Any] = [
+                    (job.row, factory.prepare(job)) for job in claimer.claim(limit, now)
+                ]
+            else:
+                answer = [factory.prepare(job) for job in request]
+            data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
             stdout.write(len(data).to_bytes(8, "big") + data)
             stdout.flush()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):

@@ -10,6 +10,7 @@ server's answer and the next commit, so a ``kill -9`` loses nothing.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
 import time
@@ -32,6 +33,7 @@ from nurture.db.team import Manager
 from nurture.errors import TemporaryDeliveryError
 from nurture.mail import outbox
 from nurture.mail.factory import (
+    ClaimSetup,
     FactoryConfig,
     MessageFactory,
     Prepared,
@@ -44,7 +46,7 @@ from nurture.mail.rendering import TemplateMissingError
 from nurture.mail.suppression import LeadFlags, scopes_for
 from nurture.mail.transport import Connection, RateLimiter, Transport, make_transport
 
-__all__ = ["Job", "SendSummary", "Sender", "lead_context", "send_due"]
+__all__ = ["Claimer", "Job", "SendSummary", "Sender", "lead_context", "send_due"]
 
 _T = TypeVar("_T")
 
@@ -78,6 +80,84 @@ def lead_context(lead: Lead) -> dict[str, Any]:
     data = {name: getattr(lead, name) for name in LEAD_FIELDS}
     data["full_name"] = " ".join(p for p in (lead.first_name, lead.last_name) if p)
     return data
+
+
+class Claimer:
+    """Claims due rows for one sender and loads what their messages need, in set-based
+    queries. Runs in the sender's database thread, or in a render worker process (which then
+    claims in the sender's name: the rows, the journal and reconciliation stay the sender's).
+    """
+
+    def __init__(self, engine: Engine, worker: str) -> None:
+        self.engine = engine
+        self.worker = worker
+        self._campaigns: dict[str, dict[str, Any]] = {}
+
+    def claim(self, limit: int, now: datetime) -> list[Job]:
+        """Claim up to ``limit`` due rows for the sender (one transaction) and load their jobs."""
+        with session_scope(self.engine) as session:
+            rows = outbox.claim(session, worker=self.worker, limit=limit, now=now)
+            if not rows:
+                return []
+            return self.jobs(session, rows)
+
+    def jobs(self, session: Session, rows: Sequence[outbox.ClaimedRow]) -> list[Job]:
+        """What each row's message needs: lead, flags, manager, campaign, suppressions."""
+        lead_ids = sorted({r.lead_id for r in rows if r.lead_id is not None})
+        leads: dict[int, dict[str, Any]] = {}
+        flags: dict[int, LeadFlags] = {}
+        columns = [getattr(Lead, name) for name in (*LEAD_FIELDS, *FLAG_FIELDS)]
+        n = len(LEAD_FIELDS)
+        for i in range(0, len(lead_ids), 1000):
+            query = select(*columns).where(Lead.id.in_(lead_ids[i : i + 1000]))
+            for values in session.execute(query).all():
+                data = dict(zip(LEAD_FIELDS, values[:n], strict=True))
+                names = (data["first_name"], data["last_name"])
+                data["full_name"] = " ".join(p for p in names if p)
+                leads[data["id"]] = data
+                do_not_contact, unsubscribed_at, email_status = values[n:]
+                flags[data["id"]] = LeadFlags(
+                    do_not_contact=bool(do_not_contact),
+                    unsubscribed=unsubscribed_at is not None,
+                    undeliverable=email_status == "undeliverable",
+                )
+        manager_ids = {r.manager_id for r in rows if r.manager_id is not None}
+        manager_ids |= {ld["owner_id"] for ld in leads.values() if ld["owner_id"] is not None}
+        managers = (
+            {
+                m.id: {"id": m.id, "name": m.name, "email": m.email}
+                for m in session.execute(
+                    select(Manager.id, Manager.name, Manager.email).where(
+                        Manager.id.in_(manager_ids)
+                    )
+                )
+            }
+            if manager_ids
+            else {}
+        )
+        slugs = {r.campaign_slug for r in rows if r.campaign_slug} - set(self._campaigns)
+        if slugs:
+            for slug, name in session.execute(
+                select(Campaign.slug, Campaign.name).where(Campaign.slug.in_(slugs))
+            ):
+                self._campaigns[slug] = {"slug": slug, "name": name}
+        scopes = scopes_for(session, (r.to_addr for r in rows))
+        jobs = []
+        for r in rows:
+            lead = leads.get(r.lead_id) if r.lead_id is not None else None
+            manager_id = r.manager_id or (lead["owner_id"] if lead is not None else None)
+            slug = r.campaign_slug or ""
+            jobs.append(
+                Job(
+                    row=r,
+                    lead=lead,
+                    flags=flags.get(r.lead_id) if r.lead_id is not None else None,
+                    manager=managers.get(manager_id) if manager_id is not None else None,
+                    campaign=self._campaigns.get(slug, {"slug": slug, "name": slug}),
+                    scopes=scopes.get(r.to_addr.strip().lower(), {}),
+                )
+            )
+        return jobs
 
 
 @dataclass
@@ -141,7 +221,7 @@ class Sender:
         self.worker = worker or outbox.worker_id()
         self.now = now
         self.journal_dir = Path(self.settings.outbox_dir) / ".journal"
-        self._campaigns: dict[str, dict[str, Any]] = {}
+        self.claimer = Claimer(self.engine, self.worker)
         self._connect_failures = 0
         self._last_connect_error = ""
 
@@ -167,68 +247,10 @@ class Sender:
             return outbox.due_count(session, now=self.now(), limit=limit)
 
     def _claim(self, limit: int) -> list[Job]:
-        with session_scope(self.engine) as session:
-            rows = outbox.claim(session, worker=self.worker, limit=limit, now=self.now())
-            if not rows:
-                return []
-            return self._jobs(session, rows)
+        return self.claimer.claim(limit, self.now())
 
     def _jobs(self, session: Session, rows: Sequence[outbox.ClaimedRow]) -> list[Job]:
-        lead_ids = sorted({r.lead_id for r in rows if r.lead_id is not None})
-        leads: dict[int, dict[str, Any]] = {}
-        flags: dict[int, LeadFlags] = {}
-        columns = [getattr(Lead, name) for name in (*LEAD_FIELDS, *FLAG_FIELDS)]
-        n = len(LEAD_FIELDS)
-        for i in range(0, len(lead_ids), 1000):
-            query = select(*columns).where(Lead.id.in_(lead_ids[i : i + 1000]))
-            for values in session.execute(query).all():
-                data = dict(zip(LEAD_FIELDS, values[:n], strict=True))
-                names = (data["first_name"], data["last_name"])
-                data["full_name"] = " ".join(p for p in names if p)
-                leads[data["id"]] = data
-                do_not_contact, unsubscribed_at, email_status = values[n:]
-                flags[data["id"]] = LeadFlags(
-                    do_not_contact=bool(do_not_contact),
-                    unsubscribed=unsubscribed_at is not None,
-                    undeliverable=email_status == "undeliverable",
-                )
-        manager_ids = {r.manager_id for r in rows if r.manager_id is not None}
-        manager_ids |= {ld["owner_id"] for ld in leads.values() if ld["owner_id"] is not None}
-        managers = (
-            {
-                m.id: {"id": m.id, "name": m.name, "email": m.email}
-                for m in session.execute(
-                    select(Manager.id, Manager.name, Manager.email).where(
-                        Manager.id.in_(manager_ids)
-                    )
-                )
-            }
-            if manager_ids
-            else {}
-        )
-        slugs = {r.campaign_slug for r in rows if r.campaign_slug} - set(self._campaigns)
-        if slugs:
-            for slug, name in session.execute(
-                select(Campaign.slug, Campaign.name).where(Campaign.slug.in_(slugs))
-            ):
-                self._campaigns[slug] = {"slug": slug, "name": name}
-        scopes = scopes_for(session, (r.to_addr for r in rows))
-        jobs = []
-        for r in rows:
-            lead = leads.get(r.lead_id) if r.lead_id is not None else None
-            manager_id = r.manager_id or (lead["owner_id"] if lead is not None else None)
-            slug = r.campaign_slug or ""
-            jobs.append(
-                Job(
-                    row=r,
-                    lead=lead,
-                    flags=flags.get(r.lead_id) if r.lead_id is not None else None,
-                    manager=managers.get(manager_id) if manager_id is not None else None,
-                    campaign=self._campaigns.get(slug, {"slug": slug, "name": slug}),
-                    scopes=scopes.get(r.to_addr.strip().lower(), {}),
-                )
-            )
-        return jobs
+        return self.claimer.jobs(session, rows)
 
     def _record(self, outcomes: list[outbox.Outcome]) -> None:
         with session_scope(self.engine) as session:
@@ -255,6 +277,13 @@ class Sender:
             self._db_thread.shutdown(wait=True)
             gc.unfreeze()
 
+    def _claim_setup(self) -> ClaimSetup | None:
+        """Render workers claim too, unless the database lives only in this process."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return ClaimSetup(url.render_as_string(hide_password=False), self.worker)
+
     async def _in_db_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn`` in the sender's one database thread: claims and result writes never
         wait for each other's write lock (SQLite's busy handler sleeps for milliseconds)."""
@@ -272,7 +301,7 @@ class Sender:
         if self.render_workers > 0:
             due = await self._in_db_thread(self._due, limit)
             if due >= self.pool_threshold:
-                pool = RenderPool(self.factory_config, self.render_workers)
+                pool = RenderPool(self.factory_config, self.render_workers, self._claim_setup())
                 warm = asyncio.create_task(pool.start())  # spawns while we start sending
                 summary.render_processes = self.render_workers
                 if self.wait_for_pool:
@@ -300,10 +329,57 @@ class Sender:
                     job.prepared = ready
                     await queue.put(job)
 
+        async def claim_in_pool(remaining: int | None) -> int | None:
+            """Let the render workers claim and prepare, two requests in flight; returns what
+            is left of the limit when a worker stops (the sender goes on by itself)."""
+            assert pool is not None
+            size = max(self.CHUNK, self.batch_size // 2)
+            inflight: collections.deque[tuple[asyncio.Future[Any], int]] = collections.deque()
+            drained = False
+            try:
+                while True:
+                    while (
+                        len(inflight) < 2
+                        and not drained
+                        and (remaining is None or remaining > 0)
+                        and not self.server_unreachable
+                    ):
+                        n = size if remaining is None else min(size, remaining)
+                        inflight.append((asyncio.ensure_future(pool.claim(n, self.now())), n))
+                        if remaining is not None:
+                            remaining -= n
+                    if not inflight:
+                        return 0
+                    future, asked = inflight.popleft()
+                    try:
+                        pairs = await future
+                    except RenderPoolError:
+                        # rows a dead worker claimed stay 'sending' in our name: the final
+                        # reconcile gives them back (never sent: no journal line)
+                        unsent = asked + sum(n for _, n in inflight)
+                        return None if remaining is None else remaining + unsent
+                    drained = drained or not pairs
+                    summary.claimed += len(pairs)
+                    summary.rendered_in_pool += len(pairs)
+                    if remaining is not None:
+                        remaining += asked - len(pairs)
+                    for row, prepared in pairs:
+                        await queue.put(Job(row, None, None, None, {}, {}, prepared=prepared))
+            finally:
+                for future, _ in inflight:
+                    future.cancel()
+
         async def claimer() -> None:
             remaining = limit
             try:
                 while (remaining is None or remaining > 0) and not self.server_unreachable:
+                    if pool is not None and pool.ready and pool.claims is not None:
+                        left = await claim_in_pool(remaining)
+                        if left == 0:
+                            break
+                        pool.claims = None  # a worker stopped: claim here from now on
+                        remaining = left
+                        continue
                     n = self.batch_size if remaining is None else min(self.batch_size, remaining)
                     if pool is not None and not pool.ready:  # small bites until it is up
                         n = min(n, self.CHUNK)

@@ -6,6 +6,7 @@ import asyncio
 import email
 from datetime import UTC, datetime, timedelta
 from email import policy
+from typing import Any
 
 import pytest
 from mail_support import SmtpServer, add_leads, queue_messages
@@ -156,3 +157,40 @@ def test_unreachable_server_stops_the_run_loudly_and_loses_nothing(
     states = _states()
     assert set(states.values()) <= {"queued", "failed_temp"}  # nothing sent, nothing lost
     assert list(states.values()).count("queued") > 0  # it stopped early
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_render_worker_that_dies_loses_nothing_and_sends_nothing_twice(
+    fresh_db: str, smtp_server: SmtpServer, monkeypatch
+) -> None:
+    from nurture.mail.factory import RenderPool
+    from nurture.mail.sender import Sender
+
+    monkeypatch.setenv("NURTURE_SMTP_URL", smtp_server.url(connections=2))
+    from nurture.config import get_settings
+
+    get_settings.cache_clear()
+    emails = [f"d{i}@example.com" for i in range(120)]
+    with session_scope() as s:
+        ids = add_leads(s, emails)
+        queue_messages(s, ids, emails)
+    calls = 0
+    claim = RenderPool.claim
+
+    async def claim_then_die(self: RenderPool, limit: int, now: datetime) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the worker dies while the sender is busy with the first rows
+            self._workers[0].proc.kill()
+        return await claim(self, limit, now)
+
+    monkeypatch.setattr(RenderPool, "claim", claim_then_die)
+    sender = Sender(render_workers=1, pool_threshold=1, wait_for_pool=True, batch_size=20)
+    summary = asyncio.run(sender.run())
+    arrivals = smtp_server.handler.arrivals()
+    assert max(arrivals.values()) == 1  # nothing twice
+    states = _states()
+    # every row is sent, or (claimed by the dead worker, never transmitted) queued again
+    assert set(states.values()) <= {"sent", "queued"}
+    assert summary.sent == len(arrivals) == list(states.values()).count("sent") >= 100
+    assert summary.rendered_in_pool < 120  # the sender claimed and rendered the rest itself
