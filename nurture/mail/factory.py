@@ -29,6 +29,7 @@ from nurture.mail.tokens import make_token
 if TYPE_CHECKING:
     from nurture.config import Settings
     from nurture.mail.jobs import ClaimedRow
+    from nurture.mail.outbox import Outcome
     from nurture.mail.sender import Job
 
 __all__ = [
@@ -203,9 +204,13 @@ class RenderPool:
         result: list[Prepared] = await self._pick().call(jobs)
         return result
 
-    async def claim(self, limit: int, now: datetime) -> list[tuple[ClaimedRow, Prepared]]:
-        """Claim up to ``limit`` due rows (as of ``now``) in the sender's name and prepare them."""
-        result: list[tuple[ClaimedRow, Prepared]] = await self._pick().call(("claim", limit, now))
+    async def claim(
+        self, limit: int, now: datetime, outcomes: list[Outcome]
+    ) -> list[tuple[ClaimedRow, Prepared]]:
+        """Record ``outcomes`` of the sender's rows, then claim up to ``limit`` due rows (as of
+        ``now``) in the sender's name and prepare them."""
+        request = ("claim", limit, now, outcomes)
+        result: list[tuple[ClaimedRow, Prepared]] = await self._pick().call(request)
         return result
 
     async def close(self) -> None:
@@ -247,10 +252,14 @@ class _Worker:
             while True:
                 size = int.from_bytes(await self.proc.stdout.readexactly(8), "big")
                 answer = pickle.loads(await self.proc.stdout.readexactly(size))
-                self.pending.popleft().set_result(answer)
+                waiter = self.pending.popleft()
+                if not waiter.done():  # its caller may have been cancelled
+                    waiter.set_result(answer)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             while self.pending:
-                self.pending.popleft().set_exception(RenderPoolError(f"render worker: {exc}"))
+                waiter = self.pending.popleft()
+                if not waiter.done():
+                    waiter.set_exception(RenderPoolError(f"render worker: {exc}"))
 
     async def call(self, request: Any) -> Any:
         if self.reader.done() or self.proc.stdin is None:

@@ -3,8 +3,9 @@
 Reads a :class:`~nurture.mail.factory.FactoryConfig` and an optional
 :class:`~nurture.mail.factory.ClaimSetup`, then requests, each as an 8-byte length and a
 pickle on stdin: a list of jobs (answered with their :class:`~nurture.mail.factory.Prepared`)
-or ``("claim", limit, now)`` (claims up to ``limit`` rows in the sender's name, answered with
-``(row, Prepared)`` pairs); same framing on stdout. Exits at end of input.
+or ``("claim", limit, now, outcomes)`` (records the sender's outcomes, then claims up to
+``limit`` rows in the sender's name, answered with ``(row, Prepared)`` pairs); same framing
+on stdout. Exits at end of input.
 Only the sender talks to it, over a pipe it created (pickles are never read from elsewhere).
 """
 
@@ -46,8 +47,10 @@ def main() -> None:
         gc.freeze()  # what is loaded now lives as long as the process: never walk it again
         while True:
             request = _read(stdin)
-            if isinstance(request, tuple):  # ("claim", limit, now): claim, then prepare
-                _, limit, now = request
+            if isinstance(request, tuple):  # ("claim", limit, now, outcomes)
+                _, limit, now, outcomes = request
+                if outcomes:  # results of the sender's earlier rows first
+                    claimer.record(outcomes, now)
                 answer: list[Any] = [
                     (job.row, factory.prepare(job)) for job in claimer.claim(limit, now)
                 ]

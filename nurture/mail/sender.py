@@ -93,6 +93,11 @@ class Claimer:
         self.worker = worker
         self._campaigns: dict[str, dict[str, Any]] = {}
 
+    def record(self, outcomes: Sequence[outbox.Outcome], now: datetime) -> None:
+        """Write the outcomes of the sender's rows (one transaction)."""
+        with session_scope(self.engine) as session:
+            outbox.record(session, worker=self.worker, outcomes=outcomes, now=now)
+
     def claim(self, limit: int, now: datetime) -> list[Job]:
         """Claim up to ``limit`` due rows for the sender (one transaction) and load their jobs."""
         with session_scope(self.engine) as session:
@@ -254,8 +259,7 @@ class Sender:
         return self.claimer.jobs(session, rows)
 
     def _record(self, outcomes: list[outbox.Outcome]) -> None:
-        with session_scope(self.engine) as session:
-            outbox.record(session, worker=self.worker, outcomes=outcomes, now=self.now())
+        self.claimer.record(outcomes, self.now())
 
     def _unknown_total(self) -> int:
         with session_scope(self.engine) as session:
@@ -331,11 +335,14 @@ class Sender:
                     await queue.put(job)
 
         async def claim_in_pool(remaining: int | None) -> int | None:
-            """Let the render workers claim and prepare, two requests in flight; returns what
-            is left of the limit when a worker stops (the sender goes on by itself)."""
+            """Let the render workers claim and prepare, two requests in flight, each also
+            carrying the outcomes to record so far; returns what is left of the limit when a
+            worker stops (the sender goes on by itself)."""
             assert pool is not None
             size = max(self.CHUNK, self.batch_size // 2)
-            inflight: collections.deque[tuple[asyncio.Future[Any], int]] = collections.deque()
+            inflight: collections.deque[tuple[asyncio.Future[Any], int, list[outbox.Outcome]]] = (
+                collections.deque()
+            )
             drained = False
             try:
                 while True:
@@ -346,19 +353,28 @@ class Sender:
                         and not self.server_unreachable
                     ):
                         n = size if remaining is None else min(size, remaining)
-                        inflight.append((asyncio.ensure_future(pool.claim(n, self.now())), n))
+                        done = results[:]
+                        del results[: len(done)]
+                        request = pool.claim(n, self.now(), done)
+                        inflight.append((asyncio.ensure_future(request), n, done))
                         if remaining is not None:
                             remaining -= n
                     if not inflight:
                         return 0
-                    future, asked = inflight.popleft()
+                    future, asked, done = inflight.popleft()
                     try:
                         pairs = await future
                     except RenderPoolError:
                         # rows a dead worker claimed stay 'sending' in our name: the final
-                        # reconcile gives them back (never sent: no journal line)
-                        unsent = asked + sum(n for _, n in inflight)
-                        return None if remaining is None else remaining + unsent
+                        # reconcile gives them back (never sent: no journal line). Outcomes it
+                        # may not have written are written here (again is harmless: only rows
+                        # still 'sending' match).
+                        results.extend(done)
+                        for _, n, lost in inflight:
+                            asked += n
+                            results.extend(lost)
+                        inflight.clear()
+                        return None if remaining is None else remaining + asked
                     drained = drained or not pairs
                     summary.claimed += len(pairs)
                     summary.rendered_in_pool += len(pairs)
@@ -367,8 +383,9 @@ class Sender:
                     for row, prepared in pairs:
                         await queue.put(Job(row, None, None, None, {}, {}, prepared=prepared))
             finally:
-                for future, _ in inflight:
+                for future, _, lost in inflight:
                     future.cancel()
+                    results.extend(lost)
 
         async def claimer() -> None:
             remaining = limit

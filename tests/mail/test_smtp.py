@@ -177,12 +177,12 @@ def test_a_render_worker_that_dies_loses_nothing_and_sends_nothing_twice(
     calls = 0
     claim = RenderPool.claim
 
-    async def claim_then_die(self: RenderPool, limit: int, now: datetime) -> Any:
+    async def claim_then_die(self: RenderPool, limit: int, now: datetime, done: Any) -> Any:
         nonlocal calls
         calls += 1
-        if calls == 2:  # the worker dies while the sender is busy with the first rows
+        if calls == 3:  # the worker dies while the sender is busy with the first rows
             self._workers[0].proc.kill()
-        return await claim(self, limit, now)
+        return await claim(self, limit, now, done)
 
     monkeypatch.setattr(RenderPool, "claim", claim_then_die)
     sender = Sender(render_workers=1, pool_threshold=1, wait_for_pool=True, batch_size=20)
