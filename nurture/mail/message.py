@@ -183,11 +183,13 @@ class MessageBuilder:
         text_cte, text_body = _body(text)
         html_cte, html_body = _body(html)
         head = CRLF.join(headers) + CRLF + CRLF
-        delim = f"--{boundary}{CRLF}".encode()
+        # the CRLF before a delimiter belongs to the delimiter (RFC 2046), so each body keeps
+        # its own last line break (a text ending in a blank line stays so)
+        delim = f"{CRLF}--{boundary}{CRLF}".encode()
         return b"".join(
             (
                 head.encode("ascii"),
-                delim,
+                f"--{boundary}{CRLF}".encode(),
                 f"Content-Type: text/plain; charset=utf-8{CRLF}"
                 f"Content-Transfer-Encoding: {text_cte}{CRLF}{CRLF}".encode(),
                 text_body,
@@ -195,6 +197,6 @@ class MessageBuilder:
                 f"Content-Type: text/html; charset=utf-8{CRLF}"
                 f"Content-Transfer-Encoding: {html_cte}{CRLF}{CRLF}".encode(),
                 html_body,
-                f"--{boundary}--{CRLF}".encode(),
+                f"{CRLF}--{boundary}--{CRLF}".encode(),
             )
         )
