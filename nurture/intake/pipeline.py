@@ -235,7 +235,13 @@ def _known_leads(conn: Connection, rows: list[NormalizedRow]) -> list[KnownLead]
     found: dict[int, KnownLead] = {}
     for column, values in (("email", emails), ("phone", phones)):
         for rec in select_in(
-            conn, "leads", _KNOWN_COLUMNS, "leads.merged_into_id IS NULL", column, values
+            conn,
+            "leads",
+            _KNOWN_COLUMNS,
+            "leads.merged_into_id IS NULL",
+            column,
+            values,
+            sqlite_index=f"ix_leads_{column}",
         ):
             if rec[0] not in found:
                 found[rec[0]] = KnownLead(rec[0], dict(zip(LEAD_COLUMNS, rec[1:], strict=True)))
@@ -265,19 +271,28 @@ def _resolve_new(
         out.append(got or 0)
         if not got:
             missing.append(i)
-    for i in missing:  # lost a race: someone else created this person meanwhile
+    # Lost a race: someone else created these people meanwhile; theirs are the leads.
+    found: dict[str, dict[str, int]] = {}
+    for column in ("email", "phone"):
+        wanted = sorted({leads[i][column] for i in missing if leads[i].get(column)})
+        hits = select_in(
+            conn,
+            "leads",
+            ("id", column),
+            "leads.merged_into_id IS NULL",
+            column,
+            wanted,
+            sqlite_index=f"ix_leads_{column}",
+        )
+        found[column] = {value: int(lead_id) for lead_id, value in hits}
+    for i in missing:
         lead = leads[i]
-        for column, value in ((Lead.email, lead.get("email")), (Lead.phone, lead.get("phone"))):
-            if not value:
-                continue
-            hit = conn.execute(
-                select(Lead.id).where(column == value, Lead.merged_into_id.is_(None))
-            ).scalar()
-            if hit:
-                out[i] = int(hit)
-                break
-        if not out[i]:
+        hit = found["email"].get(lead.get("email") or "") or found["phone"].get(
+            lead.get("phone") or ""
+        )
+        if not hit:
             raise RuntimeError(f"lead for {lead.get('email') or lead.get('phone')} vanished")
+        out[i] = hit
     return out, set(missing)
 
 
@@ -421,7 +436,9 @@ def _flag_duplicates(
     }
     if keyed:
         keys = sorted({lead["name_key"] for lead in keyed.values()})
-        found = select_in(conn, "leads", _PERSON, _FUZZY_POOL, "name_key", keys)
+        found = select_in(
+            conn, "leads", _PERSON, _FUZZY_POOL, "name_key", keys, sqlite_index="ix_leads_name_key"
+        )
         pool = [Person(*rec) for rec in found]
         new = [p for p in pool if p.id in keyed]
         pairs.extend(possible_duplicates(new, pool))

@@ -319,3 +319,25 @@ def test_helper_process_error_reaches_the_importer(
         import_file(p, event="Broken", engine=db, chunk_size=100)
     assert (str(info.value), info.value.file, info.value.row) == ("cannot decode", "bad.csv", 7)
     assert scalar(db, select(func.count()).select_from(LeadSource)) == 0
+
+
+def test_a_person_created_meanwhile_by_another_importer_is_reused(db: Engine) -> None:
+    """The lost-race path: the planned new lead already exists (by e-mail or by phone)."""
+    from nurture.db.base import utcnow
+    from nurture.intake.pipeline import _resolve_new
+
+    now = utcnow()
+    with db.begin() as conn:
+        theirs, _ = _resolve_new(conn, [{"email": "a@x.ru"}, {"phone": "+79001112233"}], now)
+    with db.begin() as conn:
+        ids, lost = _resolve_new(
+            conn,
+            [
+                {"email": "a@x.ru", "phone": "+79005556677"},
+                {"phone": "+79001112233"},
+                {"email": "n@x.ru"},
+            ],
+            now,
+        )
+    assert ids[:2] == theirs and lost == {0, 1}
+    assert ids[2] not in theirs and live_leads(db) == 3
