@@ -67,7 +67,9 @@ class Settings(BaseSettings):
     )
     dkim_selector: str = Field(default="nurture", description="DKIM selector (s=).")
     render_workers: int = Field(
-        default=1, ge=0, description="Processes rendering e-mails for big sends (0: none)."
+        default=1,
+        ge=0,
+        description="Processes that claim, render and record e-mails for big sends (0: none).",
     )
     dkim_domain: str | None = Field(default=None, description="DKIM d=; default: sender's.")
 
