@@ -76,8 +76,9 @@ def normalize_email(value: str) -> tuple[str | None, str | None]:
     if not s:
         return None, None
     if len(s) <= 254 and _SIMPLE_EMAIL.match(s) and s.rsplit(".", 1)[1] not in _SPECIAL_TLDS:
-        local = s.split("@", 1)[0]
-        if len(local) <= 64:
+        local, domain = s.split("@", 1)
+        # "--" in a domain label is IDNA territory (xn--, reserved "ab--"): the library decides.
+        if len(local) <= 64 and "--" not in domain:
             return s, None  # the common ASCII case, same verdict as email-validator
     try:
         info = validate_email(s, check_deliverability=False)
