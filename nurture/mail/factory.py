@@ -37,6 +37,7 @@ __all__ = [
     "FactoryConfig",
     "MessageFactory",
     "Prepared",
+    "Ready",
     "RenderPool",
     "RenderPoolError",
 ]
@@ -75,6 +76,26 @@ class Prepared:
     status: str | None = None
     error: str | None = None
     template_error: bool = False
+
+
+#: A prepared message as the sender's connections use it, in a plain tuple (cheap to pickle
+#: from a render worker and to unpack): ``(outbox id, dedupe key, to_addr, attempts, data,
+#: status, error, template_error)``; ``data`` is None when ``status`` says why not.
+Ready = tuple[int, str, str, int, bytes | None, str | None, str | None, bool]
+
+
+def ready(row: ClaimedRow, prepared: Prepared) -> Ready:
+    """What the sender needs of a claimed row and its prepared message."""
+    return (
+        row.id,
+        row.dedupe_key,
+        row.to_addr,
+        row.attempts,
+        prepared.data,
+        prepared.status,
+        prepared.error,
+        prepared.template_error,
+    )
 
 
 class MessageFactory:
@@ -200,17 +221,16 @@ class RenderPool:
         self._next += 1
         return worker
 
-    async def prepare(self, jobs: list[Job]) -> list[Prepared]:
-        result: list[Prepared] = await self._pick().call(jobs)
+    async def prepare(self, jobs: list[Job]) -> list[Ready]:
+        """The jobs' messages, in order."""
+        result: list[Ready] = await self._pick().call(jobs)
         return result
 
-    async def claim(
-        self, limit: int, now: datetime, outcomes: list[Outcome]
-    ) -> list[tuple[ClaimedRow, Prepared]]:
+    async def claim(self, limit: int, now: datetime, outcomes: list[Outcome]) -> list[Ready]:
         """Record ``outcomes`` of the sender's rows, then claim up to ``limit`` due rows (as of
         ``now``) in the sender's name and prepare them."""
         request = ("claim", limit, now, outcomes)
-        result: list[tuple[ClaimedRow, Prepared]] = await self._pick().call(request)
+        result: list[Ready] = await self._pick().call(request)
         return result
 
     async def close(self) -> None:

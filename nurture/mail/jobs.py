@@ -7,12 +7,9 @@ heavy: a worker loads templates, not the database layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nurture.mail.blocking import LeadFlags
-
-if TYPE_CHECKING:
-    from nurture.mail.factory import Prepared
 
 __all__ = ["ClaimedRow", "Job"]
 
@@ -41,4 +38,3 @@ class Job:
     manager: dict[str, Any] | None
     campaign: dict[str, Any]
     scopes: dict[str, str]
-    prepared: Prepared | None = None

@@ -3,11 +3,16 @@
 Each sender process appends to ``<outbox_dir>/.journal/<worker>.log``:
 
 * ``D <outbox id>`` just before the message content (SMTP ``DATA``) is transmitted;
-* ``R <outbox id> <status>`` as soon as the outcome is known.
+* ``R <outbox id> <status>`` once the outcome is known.
 
-Every line is one ``write`` system call on an unbuffered file, so it survives ``kill -9``
-(the kernel keeps it) even though the database row is only updated in the next batched
-commit. After a crash, :func:`nurture.mail.outbox.reconcile` reads the journal of the dead
+A ``D`` line reaches the kernel (one ``write`` system call on an unbuffered file, so it
+survives ``kill -9``) before the content is sent: that is the line crash safety rests on. ``R``
+lines are held in memory and go out with the next ``D`` write (one syscall for both) or with
+:meth:`Journal.flush`, which the sender calls before it hands outcomes over to be recorded in
+the database. A sender killed in between loses only pending ``R`` lines: those rows read as
+``D`` without ``R`` and become ``unknown`` (counted, never re-sent), so the policy trades a few
+more ``unknown`` rows after a ``kill -9`` for one syscall per message instead of two. After a
+crash, :func:`nurture.mail.outbox.reconcile` reads the journal of the dead
 sender: ``R`` tells the outcome, ``D`` without ``R`` marks the only truly ambiguous messages
 (cut after DATA, before the server's answer was recorded), no ``D`` means never transmitted.
 The journal is deleted when its sender exits cleanly or after reconciliation.
@@ -28,21 +33,35 @@ def journal_path(directory: Path, worker: str) -> Path:
 
 
 class Journal:
-    """Append-only, one syscall per line (no user-space buffer to lose on kill -9)."""
+    """Append-only: each ``D`` line is written (with the ``R`` lines pending before it) in one
+    syscall before the content goes out; ``R`` lines wait for the next write or :meth:`flush`."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._pending = bytearray()
 
     def data_started(self, outbox_id: int) -> None:
-        os.write(self._fd, b"D %d\n" % outbox_id)
+        """Called just before DATA: the line is in the kernel when this returns."""
+        pending = self._pending
+        pending += b"D %d\n" % outbox_id
+        os.write(self._fd, pending)
+        pending.clear()
 
     def result(self, outbox_id: int, status: str) -> None:
-        os.write(self._fd, b"R %d %s\n" % (outbox_id, status.encode("ascii")))
+        """Remember an outcome; written with the next ``D`` line or :meth:`flush`."""
+        self._pending += b"R %d %s\n" % (outbox_id, status.encode("ascii"))
+
+    def flush(self) -> None:
+        """Write the pending ``R`` lines (before their outcomes are handed to the database)."""
+        if self._pending and self._fd >= 0:
+            os.write(self._fd, self._pending)
+            self._pending.clear()
 
     def close(self, *, delete: bool) -> None:
         if self._fd >= 0:
+            self.flush()
             os.close(self._fd)
             self._fd = -1
         if delete:

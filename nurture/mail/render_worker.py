@@ -2,10 +2,10 @@
 
 Reads a :class:`~nurture.mail.factory.FactoryConfig` and an optional
 :class:`~nurture.mail.factory.ClaimSetup`, then requests, each as an 8-byte length and a
-pickle on stdin: a list of jobs (answered with their :class:`~nurture.mail.factory.Prepared`)
-or ``("claim", limit, now, outcomes)`` (records the sender's outcomes, then claims up to
-``limit`` rows in the sender's name, answered with ``(row, Prepared)`` pairs); same framing
-on stdout. Exits at end of input.
+pickle on stdin: a list of jobs or ``("claim", limit, now, outcomes)`` (records the sender's
+outcomes, then claims up to ``limit`` rows in the sender's name); both are answered with one
+:data:`~nurture.mail.factory.Ready` tuple per message (plain tuples of str, int and bytes:
+the cheapest thing for the sender to unpickle), same framing on stdout. Exits at end of input.
 Only the sender talks to it, over a pipe it created (pickles are never read from elsewhere).
 """
 
@@ -16,7 +16,7 @@ import pickle
 import sys
 from typing import Any, BinaryIO
 
-from nurture.mail.factory import ClaimSetup, MessageFactory
+from nurture.mail.factory import ClaimSetup, MessageFactory, ready
 
 
 def _read(stream: BinaryIO) -> Any:
@@ -51,11 +51,10 @@ def main() -> None:
                 _, limit, now, outcomes = request
                 if outcomes:  # results of the sender's earlier rows first
                     claimer.record(outcomes, now)
-                answer: list[Any] = [
-                    (job.row, factory.prepare(job)) for job in claimer.claim(limit, now)
-                ]
+                jobs = claimer.claim(limit, now)
             else:
-                answer = [factory.prepare(job) for job in request]
+                jobs = request
+            answer = [ready(job.row, factory.prepare(job)) for job in jobs]
             data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
             stdout.write(len(data).to_bytes(8, "big") + data)
             stdout.flush()

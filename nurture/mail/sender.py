@@ -36,9 +36,10 @@ from nurture.mail.factory import (
     ClaimSetup,
     FactoryConfig,
     MessageFactory,
-    Prepared,
+    Ready,
     RenderPool,
     RenderPoolError,
+    ready,
 )
 from nurture.mail.jobs import Job
 from nurture.mail.journal import Journal, journal_path
@@ -189,6 +190,41 @@ class SendSummary:
         return asdict(self)
 
 
+class _Feed:
+    """Work for the connections: a deque they pop from without an await per message (an
+    ``asyncio.Queue`` costs a few coroutine calls and wake-ups per item), filled a chunk at a
+    time; the claimer waits while ``limit`` items are waiting (back-pressure)."""
+
+    def __init__(self, limit: int) -> None:
+        self.items: collections.deque[Job | Ready] = collections.deque()
+        self.limit = limit
+        self.closed = False
+        self._more = asyncio.Event()
+        self._room = asyncio.Event()
+
+    async def put(self, items: Sequence[Job | Ready]) -> None:
+        while len(self.items) >= self.limit and not self.closed:
+            self._room.clear()
+            await self._room.wait()
+        self.items.extend(items)
+        self._more.set()
+
+    def close(self) -> None:
+        """No more items: connections stop once the deque is empty."""
+        self.closed = True
+        self._more.set()
+
+    def taken(self) -> None:
+        if len(self.items) < self.limit and not self._room.is_set():
+            self._room.set()
+
+    async def wait(self) -> None:
+        """Until items arrive or the feed closes (the deque was empty)."""
+        self._more.clear()
+        self._room.set()
+        await self._more.wait()
+
+
 class Sender:
     """Sends what is due from the outbox; one instance per run."""
 
@@ -312,27 +348,23 @@ class Sender:
                 if self.wait_for_pool:
                     await warm
         journal = Journal(journal_path(self.journal_dir, self.worker))
-        queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.batch_size)
+        feed = _Feed(self.batch_size)
         results: list[outbox.Outcome] = []
         workers_done = asyncio.Event()
         clean = False
 
         async def enqueue(jobs: list[Job]) -> None:
             if pool is None or not pool.ready:  # small send, or workers still starting
-                for job in jobs:
-                    await queue.put(job)
+                await feed.put(jobs)
                 return
             chunks = [jobs[i : i + self.CHUNK] for i in range(0, len(jobs), self.CHUNK)]
             futures = [asyncio.ensure_future(pool.prepare(c)) for c in chunks]
             for chunk, future in zip(chunks, futures, strict=True):
                 try:
-                    prepared: list[Prepared | None] = list(await future)
+                    await feed.put(await future)
                     summary.rendered_in_pool += len(chunk)
                 except RenderPoolError:  # a worker died: prepare these here instead
-                    prepared = [None] * len(chunk)
-                for job, ready in zip(chunk, prepared, strict=True):
-                    job.prepared = ready
-                    await queue.put(job)
+                    await feed.put(chunk)
 
         async def claim_in_pool(remaining: int | None) -> int | None:
             """Let the render workers claim and prepare, two requests in flight, each also
@@ -353,6 +385,7 @@ class Sender:
                         and not self.server_unreachable
                     ):
                         n = size if remaining is None else min(size, remaining)
+                        journal.flush()  # their R lines first (see the journal's policy)
                         done = results[:]
                         del results[: len(done)]
                         request = pool.claim(n, self.now(), done)
@@ -380,8 +413,7 @@ class Sender:
                     summary.rendered_in_pool += len(pairs)
                     if remaining is not None:
                         remaining += asked - len(pairs)
-                    for row, prepared in pairs:
-                        await queue.put(Job(row, None, None, None, {}, {}, prepared=prepared))
+                    await feed.put(pairs)
             finally:
                 for future, _, lost in inflight:
                     future.cancel()
@@ -409,21 +441,26 @@ class Sender:
                         remaining -= len(jobs)
                     await enqueue(jobs)
             finally:
-                for _ in self.transport.connections:
-                    await queue.put(None)
+                feed.close()
 
         async def worker(conn: Connection) -> None:
+            items, append, one = feed.items, results.append, self._one
             while True:
-                job = await queue.get()
-                if job is None:
+                if items:
+                    item = items.popleft()
+                    feed.taken()
+                    append(await one(item, conn, journal, summary))
+                elif feed.closed:
                     return
-                results.append(await self._one(job, conn, journal, summary))
+                else:
+                    await feed.wait()
 
         async def recorder() -> None:
             while not workers_done.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(workers_done.wait(), timeout=0.25)
                 if results:
+                    journal.flush()
                     batch = results[:]
                     del results[: len(batch)]
                     await self._in_db_thread(self._record, batch)
@@ -445,6 +482,7 @@ class Sender:
                 warm.cancel()
             if pool is not None:
                 await pool.close()
+            journal.flush()
             if results:
                 await self._in_db_thread(self._record, results[:])
             leftover = await self._in_db_thread(self._reconcile, self.worker)
@@ -462,39 +500,40 @@ class Sender:
         return summary
 
     async def _one(
-        self, job: Job, conn: Connection, journal: Journal, summary: SendSummary
+        self, item: Job | Ready, conn: Connection, journal: Journal, summary: SendSummary
     ) -> outbox.Outcome:
-        row = job.row
-        now = self.now()
-        prepared = job.prepared or self.factory.prepare(job, now=now)
-        if prepared.data is None:
-            if prepared.status == outbox.SUPPRESSED:
+        """Send one message (a job is prepared here first) and say what became of it."""
+        if not isinstance(item, tuple):
+            item = ready(item.row, self.factory.prepare(item, now=self.now()))
+        row_id, key, to_addr, attempts, data, status, error, template_error = item
+        if data is None:
+            if status == outbox.SUPPRESSED:
                 summary.suppressed += 1
-                return outbox.Outcome(row.id, outbox.SUPPRESSED, prepared.error)
-            if prepared.template_error:
+                return outbox.Outcome(row_id, outbox.SUPPRESSED, error)
+            if template_error:
                 summary.template_errors += 1
                 if len(summary.errors) < 20:
-                    summary.errors.append(f"outbox {row.id}: {prepared.error}")
-            if prepared.status == outbox.FAILED_PERM:
+                    summary.errors.append(f"outbox {row_id}: {error}")
+            if status == outbox.FAILED_PERM:
                 summary.failed_perm += 1
-                return outbox.Outcome(row.id, outbox.FAILED_PERM, prepared.error)
-            out = outbox.temporary_outcome(row.id, row.attempts, prepared.error or "", now)
+                return outbox.Outcome(row_id, outbox.FAILED_PERM, error)
+            out = outbox.temporary_outcome(row_id, attempts, error or "", self.now())
             summary.failed_temp += out.status == outbox.FAILED_TEMP
             summary.failed_perm += out.status == outbox.FAILED_PERM
             return out
         if self.server_unreachable:  # give it back untouched: due again right away
             summary.not_attempted += 1
-            return outbox.Outcome(row.id, outbox.QUEUED, "SMTP server unreachable", now)
+            return outbox.Outcome(row_id, outbox.QUEUED, "SMTP server unreachable", self.now())
         if self.transport.limited:
-            await self.transport.throttle(row.to_addr)
+            await self.transport.throttle(to_addr)
         attempt = await conn.send(
-            key=row.dedupe_key,
+            key=key,
             mail_from=self.settings.sender_email,
-            rcpt=row.to_addr,
-            data=prepared.data,
-            on_data=lambda: journal.data_started(row.id),
+            rcpt=to_addr,
+            data=data,
+            on_data=lambda: journal.data_started(row_id),
         )
-        journal.result(row.id, attempt.status)
+        journal.result(row_id, attempt.status)
         if attempt.connect_failed:
             self._connect_failures += 1
             self._last_connect_error = attempt.detail or ""
@@ -502,19 +541,19 @@ class Sender:
             self._connect_failures = 0
         if attempt.status == outbox.SENT:
             summary.sent += 1
-            return outbox.Outcome(row.id, outbox.SENT)
+            return outbox.Outcome(row_id, outbox.SENT)
         if attempt.status == outbox.UNKNOWN:
             summary.unknown += 1
-            return outbox.Outcome(row.id, outbox.UNKNOWN, attempt.detail)
+            return outbox.Outcome(row_id, outbox.UNKNOWN, attempt.detail)
         if attempt.status == outbox.FAILED_PERM:
             summary.failed_perm += 1
             return outbox.Outcome(
-                row.id,
+                row_id,
                 outbox.FAILED_PERM,
                 attempt.detail,
-                bounce_email=row.to_addr if attempt.recipient_refused else None,
+                bounce_email=to_addr if attempt.recipient_refused else None,
             )
-        out = outbox.temporary_outcome(row.id, row.attempts, attempt.detail or "temporary", now)
+        out = outbox.temporary_outcome(row_id, attempts, attempt.detail or "temporary", self.now())
         summary.failed_temp += out.status == outbox.FAILED_TEMP
         summary.failed_perm += out.status == outbox.FAILED_PERM
         return out

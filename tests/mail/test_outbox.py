@@ -86,6 +86,29 @@ def test_reconcile_follows_the_journal(session: Session, tmp_path: Path) -> None
     }
 
 
+def test_journal_result_lines_wait_for_the_next_data_line_or_flush(
+    session: Session, tmp_path: Path
+) -> None:
+    """A D line is in the file when data_started returns; R lines ride along with the next
+    D line (one syscall) or a flush. A kill -9 before that turns the row into 'unknown'."""
+    ids = _queue(session, 3)
+    outbox.claim(session, worker=DEAD, limit=3, now=NOW)
+    path = journal_path(tmp_path, DEAD)
+    journal = Journal(path)
+    journal.data_started(ids[0])
+    journal.result(ids[0], "sent")
+    assert path.read_bytes() == b"D %d\n" % ids[0]  # the R line is pending
+    journal.data_started(ids[1])
+    assert path.read_bytes() == b"D %d\nR %d sent\nD %d\n" % (ids[0], ids[0], ids[1])
+    journal.result(ids[1], "failed_perm")
+    journal.flush()
+    journal.data_started(ids[2])
+    journal.result(ids[2], "sent")  # never written: the sender is "killed" here
+    report = outbox.reconcile(session, journal_dir=tmp_path, now=NOW + timedelta(minutes=1))
+    assert (report.sent, report.unknown, report.requeued) == (1, 1, 1)
+    assert _status(session) == {ids[0]: "sent", ids[1]: "queued", ids[2]: "unknown"}
+
+
 def test_reconcile_without_journal_never_resends(session: Session, tmp_path: Path) -> None:
     ids = _queue(session, 2)
     outbox.claim(session, worker="elsewhere:1:abc", limit=2, now=NOW)

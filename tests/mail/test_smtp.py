@@ -192,5 +192,9 @@ def test_a_render_worker_that_dies_loses_nothing_and_sends_nothing_twice(
     states = _states()
     # every row is sent, or (claimed by the dead worker, never transmitted) queued again
     assert set(states.values()) <= {"sent", "queued"}
-    assert summary.sent == len(arrivals) == list(states.values()).count("sent") >= 100
-    assert summary.rendered_in_pool < 120  # the sender claimed and rendered the rest itself
+    assert summary.sent == len(arrivals) == list(states.values()).count("sent")
+    # the sender went on by itself: it sent more than the pool prepared, and only the rows of
+    # the (at most two, 50 rows each) requests in flight when the worker died wait for later
+    assert summary.sent > summary.rendered_in_pool
+    assert list(states.values()).count("queued") <= 2 * 50
+    assert summary.rendered_in_pool < 120
