@@ -25,8 +25,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# --tb=native: pytest's own traceback formatting re-parses sources, which trips CPython 3.11.7's
+# "AST constructor recursion depth mismatch" (python/cpython#106905) now and then.
 test: install lint typecheck
-	$(BIN)/pytest -q -p no:cacheprovider --nbmake tests notebooks
+	$(BIN)/pytest -q -p no:cacheprovider --tb=native --nbmake tests notebooks
 
 bench: install
 	for b in bench/intake.py bench/routing.py bench/cycle.py bench/send.py bench/scoring.py; do \
