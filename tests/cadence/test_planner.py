@@ -86,13 +86,12 @@ def test_steps_due_right_after_the_previous_are_planned_in_the_same_cycle(
     assert not again.did_anything
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite: one writer
 def test_two_planners_at_once_plan_and_advance_nothing_twice(
     backend: str, fresh_db: str, simple_campaign: Callable[..., str]
 ) -> None:
     """Two planners over the same due rows, the first still uncommitted when the second
     starts (no advisory lock: ``plan_due`` directly): every touch, e-mail and step once."""
-    if backend != "postgresql":
-        pytest.skip("SQLite serialises writers: the second planner simply waits")
     engine = make_engine(fresh_db)
     with Session(engine) as s, s.begin():
         campaign, _ = save_campaign(s, parse_campaign(simple_campaign(), file="t.yaml"))
@@ -155,11 +154,10 @@ def test_two_planners_at_once_plan_and_advance_nothing_twice(
     assert (touches, queued, linked, positions) == (20, 20, 20, {1})
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_sqlite_page_cache_is_restored_after_planning(
     backend: str, world: World, simple_campaign: Callable[..., str]
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("a SQLite connection setting")
     world.load_text(simple_campaign("simple", kind="seminar"))
     world.lead(kind="seminar")
     conn = world.session.connection()
