@@ -22,6 +22,8 @@ echo "== intake: four event lists (a second run says 'already imported')"
 "$N" import examples/events/webform-2026-10.jsonl --event "Website contact form" --kind webform
 "$N" quarantine list
 "$N" leads duplicates
+echo "-- where lead 1 was met (a linked row can be split off: leads unmerge --source ID)"
+"$N" leads sources 1
 "$N" leads export --out demo-out/leads-export.csv
 
 # --- cadence: campaigns, purchases, one nurture cycle ---
