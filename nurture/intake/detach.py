@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nurture.config import get_settings
 from nurture.db.base import utcnow
 from nurture.db.leads import Event, ImportBatch, Lead, LeadMerge, LeadSource
 from nurture.errors import InputError, NotFoundError
 from nurture.intake.headers import ColumnMapping, resolve_columns
 from nurture.intake.merges import MERGE_FIELDS
-from nurture.intake.normalize import RowContext, normalize_row
+from nurture.intake.normalize import normalize_row
+from nurture.intake.pipeline import header_locale, row_context
 
 _CONTACTS = ("email", "phone")
 
@@ -46,34 +46,13 @@ class Detached:
     shared_contacts: dict[str, str]
 
 
-def _mapping(data: dict[str, Any] | None) -> ColumnMapping | None:
-    if not data:
-        return None
-    return ColumnMapping(
-        columns=dict(data.get("columns") or {}),
-        dayfirst=data.get("dayfirst"),
-        country=data.get("country"),
-        language=data.get("language"),
-    )
-
-
 def source_fields(raw: dict[str, str], mapping: dict[str, Any] | None) -> dict[str, Any]:
     """The lead fields one stored raw row normalises to (the same rules as at intake)."""
-    settings = get_settings()
     cells = {k: v for k, v in raw.items() if k != "_extra"}
     header = list(cells)
-    cm = _mapping(mapping)
+    cm = ColumnMapping.from_dict(mapping) if mapping else None
     columns = resolve_columns(header, cm)
-    cyrillic = any("а" <= ch.lower() <= "я" for ch in " ".join(header))
-    locale = cm.language if cm and cm.language else ("ru" if cyrillic else "en")
-    ctx = RowContext(
-        region=settings.default_region,
-        default_timezone=settings.timezone,
-        dayfirst=cm.dayfirst if cm and cm.dayfirst is not None else locale == "ru",
-        locale=locale,
-        country=cm.country if cm else None,
-        language=cm.language if cm else None,
-    )
+    ctx = row_context(cm, header_locale(header))
     values = {f: cells[header[i]] for f, i in columns.items()}
     row = normalize_row(0, values, cells, ctx)
     if not row.ok:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -217,6 +218,16 @@ class ColumnMapping:
             "country": self.country,
             "language": self.language,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnMapping:
+        """The mapping :meth:`as_dict` stored (with an import batch)."""
+        return cls(
+            columns=dict(data.get("columns") or {}),
+            dayfirst=data.get("dayfirst"),
+            country=data.get("country"),
+            language=data.get("language"),
+        )
 
 
 def load_mapping(path: Path) -> ColumnMapping:

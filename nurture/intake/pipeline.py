@@ -569,10 +569,28 @@ def _young_gc_only() -> Iterator[None]:
 
 
 def detect_locale(table: InputTable) -> str:
-    text_ = " ".join(table.header)
-    if table.encoding == "cp1251" or any("а" <= ch.lower() <= "я" for ch in text_):
+    return header_locale(table.header, table.encoding)
+
+
+def header_locale(header: list[str], encoding: str | None = None) -> str:
+    """ "ru" for a file with Cyrillic column names (or read as cp1251), else "en"."""
+    text_ = " ".join(header)
+    if encoding == "cp1251" or any("а" <= ch.lower() <= "я" for ch in text_):
         return "ru"
     return "en"
+
+
+def row_context(mapping: ColumnMapping | None, locale: str) -> RowContext:
+    """How a file's rows are normalised: settings, the file's locale, its ``--mapping``."""
+    settings = get_settings()
+    return RowContext(
+        region=settings.default_region,
+        default_timezone=settings.timezone,
+        dayfirst=mapping.dayfirst if mapping and mapping.dayfirst is not None else locale == "ru",
+        locale=mapping.language if mapping and mapping.language else locale,
+        country=mapping.country if mapping else None,
+        language=mapping.language if mapping else None,
+    )
 
 
 def import_file(
@@ -612,15 +630,7 @@ def import_file(
             + " (use --mapping to name them)",
             file=name,
         )
-    locale = detect_locale(table)
-    ctx = RowContext(
-        region=settings.default_region,
-        default_timezone=settings.timezone,
-        dayfirst=mapping.dayfirst if mapping and mapping.dayfirst is not None else locale == "ru",
-        locale=mapping.language if mapping and mapping.language else locale,
-        country=mapping.country if mapping else None,
-        language=mapping.language if mapping else None,
-    )
+    ctx = row_context(mapping, detect_locale(table))
     digest = file_sha256(path)
     with engine.begin() as conn:
         event_id = ensure_event(conn, name=event, kind=kind, event_date=event_date)
