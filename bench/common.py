@@ -4,9 +4,11 @@ measured in the same run (never an absolute threshold: machines differ)."""
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -75,3 +77,33 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
     return "" if v is None else str(v)
+
+
+PG_URL = os.environ.get("NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def new_pg_schema(prefix: str) -> tuple[str, str]:
+    """``(url, schema)``: a new schema ``<prefix>_<random>`` on the test PostgreSQL and a URL
+    whose search path is it (random, so two benches at once never drop each other's)."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with eng.begin() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        eng.dispose()
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def drop_pg_schema(schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(PG_URL)
+    try:
+        with eng.begin() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        eng.dispose()

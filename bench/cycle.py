@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Report, timed
+from common import Report, drop_pg_schema, new_pg_schema, timed
 
 from nurture.cadence import planner
 from nurture.cadence.campaigns import load_specs, read_campaign_file, save_campaign
@@ -181,18 +181,7 @@ def run_backend(backend: str, rows: int, tmp: Path) -> dict[str, float | int | s
     if backend == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
     else:
-        import os
-        import uuid
-
-        base = os.environ.get(
-            "NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        )
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+        url, schema = new_pg_schema("bench_cycle")
     engine = make_engine(url)
     try:
         init_db(engine)
@@ -205,10 +194,7 @@ def run_backend(backend: str, rows: int, tmp: Path) -> dict[str, float | int | s
     finally:
         engine.dispose()
         if schema:
-            admin = make_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+            drop_pg_schema(schema)
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:

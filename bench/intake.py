@@ -11,20 +11,18 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import shutil
 import sqlite3
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "intake"))
 
-from common import Report, peak_rss_mb, run_isolated, timed
+from common import Report, drop_pg_schema, new_pg_schema, peak_rss_mb, run_isolated, timed
 
 FIRST = [
     "Иван",
@@ -162,7 +160,6 @@ SUFFIX = [
 ]
 FORMS = ["ООО", "АО", "ПАО", "ИП"]
 HEADER = ["ФИО", "E-mail", "Телефон", "Компания", "Должность", "Город", "Дата"]
-PG_URL = os.environ.get("NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def person(i: int, rnd: random.Random) -> list[str]:
@@ -281,27 +278,10 @@ def intake(files: list[Path], url: str) -> dict[str, int]:
 
 def pg_schema() -> tuple[str, str] | None:
     try:
-        from sqlalchemy import create_engine, text
-
-        eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        schema = f"intake_bench_{uuid.uuid4().hex[:8]}"
-        with eng.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        eng.dispose()
-        sep = "&" if "?" in PG_URL else "?"
-        return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", schema
+        return new_pg_schema("intake_bench")
     except Exception as exc:  # unreachable server: report and go on with SQLite
         print(f"PostgreSQL skipped: {type(exc).__name__}", file=sys.stderr)
         return None
-
-
-def drop_schema(schema: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    eng = create_engine(PG_URL)
-    with eng.begin() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    eng.dispose()
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -339,7 +319,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     totals, peak = run_isolated(lambda url=url: intake(files, url))
             finally:
                 if schema:
-                    drop_schema(schema)
+                    drop_pg_schema(schema)
             report.add(
                 run=label,
                 seconds=t.seconds,

@@ -13,7 +13,6 @@ sqlite3 executemany of its rows (the least any importer of those rows must spend
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from sqlalchemy import func, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Report, peak_rss_mb, timed
+from common import Report, drop_pg_schema, new_pg_schema, peak_rss_mb, timed
 
 from nurture.db import Assignment, Lead, Task
 from nurture.db.session import init_db, make_engine, session_scope
@@ -101,15 +100,7 @@ def intake_floor(rows: int, workdir: Path) -> float:
 def database_url(backend: str, workdir: Path) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}", None
-    base = os.environ.get(
-        "NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    )
-    schema = f"bench_routing_{os.getpid()}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return f"{base}?options=-csearch_path%3D{schema}", schema
+    return new_pg_schema("bench_routing")
 
 
 def main() -> None:
@@ -151,10 +142,7 @@ def main() -> None:
         finally:
             engine.dispose()
             if schema:
-                admin = make_engine(url.split("?")[0])
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                admin.dispose()
+                drop_pg_schema(schema)
     route_rate = args.rows / routing.seconds
     floor_rate = args.rows / floor_s
     report = Report(f"routing {args.rows:,} leads ({args.backend}, batch {args.batch})")
