@@ -203,7 +203,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Where a lead was met: every source row (ids for `leads unmerge --source`)."""
-        from nurture.intake.detach import lead_sources
+        from nurture.intake.provenance import lead_sources
 
         with cli_session() as session:
             sources = lead_sources(session, lead_id)

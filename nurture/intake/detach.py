@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.db.base import utcnow
-from nurture.db.leads import Event, ImportBatch, Lead, LeadMerge, LeadSource
+from nurture.db.leads import ImportBatch, Lead, LeadMerge, LeadSource
 from nurture.errors import InputError, NotFoundError
 from nurture.intake.headers import ColumnMapping, resolve_columns
 from nurture.intake.merges import MERGE_FIELDS
@@ -132,35 +132,3 @@ def detach_source(session: Session, *, source_id: int, now: datetime | None = No
     session.add(entry)
     session.flush()
     return Detached(source_id, new.id, lead.id, entry.id, cleared, shared)
-
-
-def lead_sources(session: Session, lead_id: int) -> list[dict[str, Any]]:
-    """Where a lead was met: one entry per source row, oldest first (ids for ``detach``)."""
-    if session.get(Lead, lead_id) is None:
-        raise NotFoundError(f"lead {lead_id} does not exist")
-    rows = session.execute(
-        select(
-            LeadSource.id,
-            LeadSource.outcome,
-            LeadSource.file_name,
-            LeadSource.row_number,
-            LeadSource.met_on,
-            LeadSource.filled,
-            Event.name,
-        )
-        .join(Event, Event.id == LeadSource.event_id)
-        .where(LeadSource.lead_id == lead_id)
-        .order_by(LeadSource.id)
-    )
-    return [
-        {
-            "source_id": r[0],
-            "event": r[6],
-            "outcome": r[1],
-            "file": r[2],
-            "row": r[3],
-            "met_on": r[4].isoformat() if r[4] else None,
-            "filled": r[5] or {},
-        }
-        for r in rows
-    ]

@@ -140,8 +140,9 @@ def fairness_report(session: Session, *, now: datetime, window_days: int | None 
 
 def lead_details(session: Session, lead_id: int) -> dict[str, Any]:
     """A lead's fields, sources, owner and assignment log (for ``nurture lead show``)."""
-    from nurture.db.leads import Event, Lead, LeadSource
+    from nurture.db.leads import Lead
     from nurture.errors import NotFoundError
+    from nurture.intake.provenance import lead_sources
 
     lead = session.get(Lead, lead_id)
     if lead is None:
@@ -151,23 +152,7 @@ def lead_details(session: Session, lead_id: int) -> dict[str, Any]:
         c.key: getattr(lead, c.key) for c in Lead.__table__.columns if c.key not in ("extra",)
     }
     owner = names.get(lead.owner_id) if lead.owner_id is not None else None
-    sources = [
-        {
-            "event": ev.name,
-            "event_kind": ev.kind,
-            "event_date": ev.event_date,
-            "file": src.file_name,
-            "row": src.row_number,
-            "outcome": src.outcome,
-            "at": src.created_at,
-        }
-        for src, ev in session.execute(
-            select(LeadSource, Event)
-            .join(Event, Event.id == LeadSource.event_id)
-            .where(LeadSource.lead_id == lead_id)
-            .order_by(LeadSource.id)
-        )
-    ]
+    sources = lead_sources(session, lead_id)
     log = [
         {
             "at": a.assigned_at,
