@@ -35,6 +35,7 @@ class World:
     team: Team | None = None
     managers: list[Manager] = field(default_factory=list)
     _rows: int = 0
+    _batches: int = 0
 
     def load(self, path: Path | str) -> Campaign:
         spec = read_campaign_file(Path(path))
@@ -86,22 +87,29 @@ class World:
         self.session.add(lead)
         self.session.flush()
         if kind is not None:
-            ev = self.event(kind)
-            batch = ImportBatch(file_name="x.csv", file_sha256=f"{self._rows:064d}", event_id=ev.id)
-            self.session.add(batch)
-            self.session.flush()
-            self.session.add(
-                LeadSource(
-                    lead_id=lead.id,
-                    event_id=ev.id,
-                    batch_id=batch.id,
-                    row_number=2,
-                    file_name="x.csv",
-                    outcome="created",
-                )
-            )
-            self.session.flush()
+            self.met_at(lead, kind)
         return lead
+
+    def met_at(self, lead: Lead, kind: str, file_name: str = "x.csv") -> None:
+        """Record that ``lead`` came from an event of ``kind`` (a one-row import)."""
+        self._batches += 1
+        ev = self.event(kind)
+        batch = ImportBatch(
+            file_name=file_name, file_sha256=f"{self._batches:064d}", event_id=ev.id
+        )
+        self.session.add(batch)
+        self.session.flush()
+        self.session.add(
+            LeadSource(
+                lead_id=lead.id,
+                event_id=ev.id,
+                batch_id=batch.id,
+                row_number=2,
+                file_name=file_name,
+                outcome="created",
+            )
+        )
+        self.session.flush()
 
 
 @pytest.fixture()

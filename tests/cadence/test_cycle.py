@@ -153,24 +153,7 @@ def test_cap_higher_priority_wins_and_the_other_is_shifted(
     world.load_text(simple_campaign("high", kind="webinar", priority=9))
     lead = world.lead(kind="seminar")
     world.lead(kind=None)
-    # the same lead also came from a webinar
-    from nurture.db.leads import ImportBatch, LeadSource
-
-    ev = world.event("webinar")
-    batch = ImportBatch(file_name="w.csv", file_sha256="w" * 64, event_id=ev.id)
-    world.session.add(batch)
-    world.session.flush()
-    world.session.add(
-        LeadSource(
-            lead_id=lead.id,
-            event_id=ev.id,
-            batch_id=batch.id,
-            row_number=2,
-            file_name="w.csv",
-            outcome="created",
-        )
-    )
-    world.session.flush()
+    world.met_at(lead, "webinar", "w.csv")  # the same lead also came from a webinar
     seen_shift = 0
     for hours in range(0, 24 * 26, 24):
         seen_shift += run_cycle(world.session, now=NOW + timedelta(hours=hours)).shifted
