@@ -3,8 +3,8 @@
 SQLAlchemy's per-row result and type machinery costs more than the database itself at a
 million rows, so the chunk transaction talks to the DBAPI cursor of its connection:
 
-* SQLite: ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` (plus multi-row
-  ``VALUES ... RETURNING`` where ids must come back);
+* SQLite: ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING`` (new ids read back by
+  rowid range: the transaction holds SQLite's single write lock);
 * PostgreSQL: ``COPY`` into the table, or into a session-local staging table followed by
   one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`` or ``UPDATE ... FROM``.
   ``COPY`` is several times faster than ``executemany`` and sends no SQL text per row.
@@ -22,8 +22,6 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
-
-RETURNING_PAGE = 1000  # rows per multi-row VALUES statement on SQLite
 
 
 def is_pg(conn: Connection) -> bool:
@@ -149,17 +147,17 @@ def insert_returning(
             tail,
         )
         return [tuple(r) for r in cur.fetchall()]
-    one = "(" + ",".join("?" * len(cols)) + ")"
-    head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
-    out: list[tuple[Any, ...]] = []
-    for i in range(0, len(rows), RETURNING_PAGE):
-        part = rows[i : i + RETURNING_PAGE]
-        flat = [v for r in part for v in (*r, *tail)]
-        cur.execute(
-            head + ",".join([one] * len(part)) + f" ON CONFLICT DO NOTHING RETURNING {ret}", flat
-        )
-        out.extend(cur.fetchall())
-    return out
+    # SQLite: the chunk's transaction holds the database's only write lock, so the rows
+    # inserted now are exactly those with a rowid above the largest one before. One
+    # executemany and one range read cost half of multi-row ``VALUES ... RETURNING``.
+    before = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+    marks = ",".join("?" * len(cols))
+    cur.executemany(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+        [(*r, *tail) for r in rows],
+    )
+    cur.execute(f"SELECT {ret} FROM {table} WHERE id > ? ORDER BY id", (before,))
+    return cur.fetchall()
 
 
 def fill_empty(

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from nurture.intake.normalize import NormalizedRow, company_key
 
@@ -164,6 +164,10 @@ def _similar(a: _Key, b: _Key) -> tuple[float, str] | None:
     name_score = fuzz.token_sort_ratio(a.name, b.name, score_cutoff=NAME_THRESHOLD)
     if not name_score:
         return None
+    return _scored(a, b, name_score)
+
+
+def _scored(a: _Key, b: _Key, name_score: float) -> tuple[float, str] | None:
     company_score = fuzz.token_set_ratio(a.company, b.company, score_cutoff=COMPANY_THRESHOLD)
     if not company_score:
         return None
@@ -179,28 +183,95 @@ def similarity(a: Person, b: Person) -> tuple[float, str] | None:
     return _similar(_key(a), _key(b))
 
 
+@dataclass
+class _Block:
+    keys: list[_Key] = field(default_factory=list)  # ascending id
+    names: list[str] = field(default_factory=list)  # keys[i].name, for rapidfuzz
+
+
+class BlockIndex:
+    """The leads of every name block seen so far, with their comparison keys.
+
+    An import keeps one for all its chunks: a block ("anna|s|omeg") is read from the
+    database once and then grows with the leads created since, instead of being read and
+    re-keyed for every chunk that touches it (at a million rows some blocks hold hundreds
+    of people, and every chunk touched them all). Names are compared in one rapidfuzz call
+    per new lead and block; the company, digit and contact checks run only on name hits."""
+
+    def __init__(self) -> None:
+        self._blocks: dict[str, _Block] = {}
+        self._keys: dict[int, _Key] = {}
+
+    def __contains__(self, name_key: object) -> bool:
+        return name_key in self._blocks
+
+    def __bool__(self) -> bool:
+        return bool(self._blocks)
+
+    def open_blocks(self, name_keys: Iterable[str]) -> None:
+        """Mark blocks as loaded (possibly empty): their members arrive through :meth:`add`."""
+        for k in name_keys:
+            self._blocks.setdefault(k, _Block())
+
+    def add(self, people: Iterable[Person]) -> None:
+        """Add people of open blocks (others, and ones already here, are ignored)."""
+        touched: set[str] = set()
+        for p in people:
+            block = self._blocks.get(p.name_key or "")
+            if block is None or p.id in self._keys:
+                continue
+            k = self._keys[p.id] = _key(p)
+            if block.keys and block.keys[-1].person.id > p.id:
+                touched.add(p.name_key or "")
+            block.keys.append(k)
+            block.names.append(k.name)
+        for name_key in touched:  # rare: someone else's older lead arrived late
+            block = self._blocks[name_key]
+            block.keys.sort(key=lambda k: k.person.id)
+            block.names = [k.name for k in block.keys]
+
+    def matches(self, new: list[Person]) -> list[tuple[int, int, float, str]]:
+        """``(lead_id, candidate_id, similarity, reason)`` for each of ``new`` (already
+        added) against the newest :data:`MAX_BLOCK` others of its block."""
+        out: list[tuple[int, int, float, str]] = []
+        new_ids = {p.id for p in new}
+        for p in new:
+            block = self._blocks.get(p.name_key or "")
+            if block is None:
+                continue
+            start = max(0, len(block.keys) - MAX_BLOCK)
+            keys = block.keys[start:]
+            kp = self._keys.get(p.id) or _key(p)
+            if not kp.company:
+                continue
+            hits = process.extract(
+                kp.name,
+                block.names[start:],
+                scorer=fuzz.token_sort_ratio,
+                processor=None,
+                score_cutoff=NAME_THRESHOLD,
+                limit=None,
+            )
+            for _, name_score, i in sorted(hits, key=lambda h: -h[2]):  # newest first
+                kq = keys[i]
+                q = kq.person
+                # A pair of two new leads is reported once, newer -> older.
+                if q.id == p.id or (q.id in new_ids and q.id > p.id):
+                    continue
+                if not kq.company or kp.digits != kq.digits:
+                    continue  # "Завод 1" and "Завод 2" are different companies
+                if (p.email and p.email == q.email) or (p.phone and p.phone == q.phone):
+                    continue
+                hit = _scored(kp, kq, name_score)
+                if hit:
+                    out.append((p.id, q.id, hit[0], hit[1]))
+        return out
+
+
 def possible_duplicates(new: list[Person], pool: list[Person]) -> list[tuple[int, int, float, str]]:
     """``(lead_id, candidate_id, similarity, reason)`` for each new lead against every
     other lead of the same block (``pool`` may contain the new leads themselves)."""
-    blocks: dict[str, list[_Key]] = {}
-    keys: dict[int, _Key] = {}
-    for p in sorted(pool, key=lambda p: -p.id):
-        if p.name_key:
-            k = _key(p)
-            keys[p.id] = k
-            blocks.setdefault(p.name_key, []).append(k)
-    out: list[tuple[int, int, float, str]] = []
-    new_ids = {p.id for p in new}
-    for p in new:
-        if not p.name_key:
-            continue
-        kp = keys.get(p.id) or _key(p)
-        for kq in blocks.get(p.name_key, ())[:MAX_BLOCK]:
-            q = kq.person
-            # A pair of two new leads is reported once, newer -> older.
-            if q.id == p.id or (q.id in new_ids and q.id > p.id):
-                continue
-            hit = _similar(kp, kq)
-            if hit:
-                out.append((p.id, q.id, hit[0], hit[1]))
-    return out
+    index = BlockIndex()
+    index.open_blocks(p.name_key for p in new if p.name_key)
+    index.add(sorted([*pool, *new], key=lambda p: p.id))
+    return index.matches([p for p in new if p.name_key])

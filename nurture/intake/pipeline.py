@@ -39,6 +39,7 @@ from nurture.db.leads import (
 from nurture.db.sql import dialect_insert
 from nurture.errors import InputError, NotALeadListError
 from nurture.intake.bulk import (
+    driver_cursor,
     dumps,
     fill_empty,
     insert_returning,
@@ -49,10 +50,10 @@ from nurture.intake.bulk import (
 )
 from nurture.intake.dedup import (
     FILLABLE,
+    BlockIndex,
     KnownLead,
     Person,
     plan_chunk,
-    possible_duplicates,
 )
 from nurture.intake.headers import (
     ColumnMapping,
@@ -163,6 +164,9 @@ def _raw_keys(header: list[str]) -> list[str]:
     return keys
 
 
+_WIRE_FIELDS = ("email", "phone", *FILLABLE)
+
+
 @dataclass
 class _Prepared:
     """One chunk, read and normalised outside any transaction."""
@@ -175,6 +179,42 @@ class _Prepared:
     @property
     def count(self) -> int:
         return len(self.blank_rows) + len(self.rows)
+
+    # Chunks cross from the normalising helper to the importer as plain tuples: pickling a
+    # dataclass per row (through copyreg, with its raw cells) cost the helper ~30 us a row,
+    # as much as normalising it. The importer needs every field but not the raw cells
+    # (``raw_json`` carries them).
+    def __getstate__(self) -> tuple[Any, ...]:
+        rows = [
+            (
+                r.row_number,
+                tuple(r.fields.get(k) for k in _WIRE_FIELDS),
+                r.warnings or None,
+                r.reasons or None,
+                r.met_on,
+                r.raw_json,
+            )
+            for r in self.rows
+        ]
+        return self.first_row, self.last_row, self.blank_rows, rows
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.first_row, self.last_row, self.blank_rows, wire = state
+        rows: list[NormalizedRow] = []
+        new = NormalizedRow.__new__
+        for number, values, warnings, reasons, met_on, raw_json in wire:
+            r = new(NormalizedRow)
+            r.__dict__.update(
+                row_number=number,
+                fields={k: v for k, v in zip(_WIRE_FIELDS, values, strict=True) if v is not None},
+                raw={},
+                warnings=warnings or [],
+                reasons=reasons or [],
+                met_on=met_on,
+                raw_json=raw_json,
+            )
+            rows.append(r)
+        self.rows = rows
 
 
 def prepare_rows(
@@ -314,10 +354,12 @@ def process_chunk(
     event_id: int,
     file_name: str,
     event_date: date | None,
+    fuzzy: FuzzyState | None = None,
 ) -> _ChunkResult:
     """Write one normalised chunk inside the caller's transaction (see module doc)."""
     res = _ChunkResult()
     batch = BATCHES
+    fuzzy = fuzzy or FuzzyState()
     pg = is_pg(conn)
     # Take the write lock first (SQLite), or the intake lock (PostgreSQL).
     if pg:
@@ -394,7 +436,7 @@ def process_chunk(
     res.created = created
     res.merged = len(sources) - created
 
-    res.possible_duplicates = _flag_duplicates(conn, plan, new_ids, lead_id, now)
+    res.possible_duplicates = _flag_duplicates(conn, plan, new_ids, lead_id, now, lost, fuzzy)
 
     conn.execute(
         update(batch)
@@ -414,7 +456,34 @@ def process_chunk(
 
 
 _PERSON = ("id", "first_name", "last_name", "company", "name_key", "email", "phone")
-_FUZZY_POOL = "leads.merged_into_id IS NULL AND leads.company IS NOT NULL"
+_FUZZY_POOL = (
+    "leads.merged_into_id IS NULL AND leads.company IS NOT NULL AND leads.name_key IS NOT NULL"
+)
+
+
+_BY_NAME_KEY = "ix_leads_name_key"
+
+
+@dataclass
+class FuzzyState:
+    """What one import knows of the name blocks across its chunks (see ``BlockIndex``):
+    leads up to ``seen_upto`` have reached the index when their block was open; newer
+    ones are read by id range at the next chunk. Leads that other writers than importers
+    (which take the intake lock) create during an import may be missed as candidates."""
+
+    index: BlockIndex = field(default_factory=BlockIndex)
+    seen_upto: int = 0
+
+
+def _persons(conn: Connection, where: str, params: tuple[Any, ...]) -> list[Person]:
+    cur = driver_cursor(conn)
+    mark = "%s" if is_pg(conn) else "?"
+    cur.execute(
+        f"SELECT {', '.join(_PERSON)} FROM leads WHERE {_FUZZY_POOL} AND "
+        + where.replace("?", mark),
+        params,
+    )
+    return [Person(*rec) for rec in cur.fetchall()]
 
 
 def _flag_duplicates(
@@ -423,6 +492,8 @@ def _flag_duplicates(
     new_ids: list[int],
     lead_id: Callable[[tuple[str, int]], int],
     now: datetime,
+    lost: set[int],
+    fuzzy: FuzzyState,
 ) -> int:
     pairs: list[tuple[int, int, float, str]] = []
     for a, b, reason in plan.conflicts:
@@ -430,18 +501,50 @@ def _flag_duplicates(
         if x != y:
             pairs.append((max(x, y), min(x, y), 1.0, reason))
     keyed = {
-        new_ids[i]: lead
+        new_ids[i]
         for i, lead in enumerate(plan.new_leads)
-        if lead.get("name_key") and lead.get("company")
+        if lead.get("name_key") and lead.get("company") and i not in lost
     }
-    if keyed:
-        keys = sorted({lead["name_key"] for lead in keyed.values()})
-        found = select_in(
-            conn, "leads", _PERSON, _FUZZY_POOL, "name_key", keys, sqlite_index="ix_leads_name_key"
+    index = fuzzy.index
+    # Leads created since the last chunk (this chunk's among them), and known leads this
+    # chunk gave a name key, join the blocks already open...
+    cur = driver_cursor(conn)
+    top = int(cur.execute("SELECT coalesce(max(id), 0) FROM leads").fetchone()[0])
+    if index:
+        index.add(_persons(conn, "leads.id > ? AND leads.id <= ?", (fuzzy.seen_upto, top)))
+    fuzzy.seen_upto = top
+    filled = sorted(i for i, f in plan.fills.items() if "name_key" in f)
+    for i in range(0, len(filled), 500):
+        part = filled[i : i + 500]
+        index.add(_persons(conn, f"leads.id IN ({','.join('?' * len(part))})", tuple(part)))
+    # ... and blocks seen for the first time are read whole.
+    people = [
+        Person(
+            new_ids[i],
+            lead.get("first_name"),
+            lead.get("last_name"),
+            lead["company"],
+            lead["name_key"],
+            lead.get("email"),
+            lead.get("phone"),
         )
-        pool = [Person(*rec) for rec in found]
-        new = [p for p in pool if p.id in keyed]
-        pairs.extend(possible_duplicates(new, pool))
+        for i, lead in enumerate(plan.new_leads)
+        if new_ids[i] in keyed
+    ]
+    missing = sorted({str(p.name_key) for p in people if p.name_key not in index})
+    if missing:
+        index.open_blocks(missing)
+        found = select_in(
+            conn,
+            "leads",
+            _PERSON,
+            _FUZZY_POOL,
+            "name_key",
+            missing,
+            sqlite_index="ix_leads_name_key",
+        )
+        index.add(sorted((Person(*rec) for rec in found), key=lambda p: p.id))
+    pairs.extend(index.matches(people))
     if not pairs:
         return 0
     result = conn.execute(
@@ -675,6 +778,7 @@ def import_file(
     pg = engine.dialect.name == "postgresql"
     big = PARALLEL_FROM_BYTES // (4 if table.format == "xlsx" else 1)
     parallel = path.stat().st_size > big and os.cpu_count() != 1
+    fuzzy = FuzzyState()
     with _young_gc_only():
         chunks = _prepared_chunks(table, chunk_size, prepare, parallel)
         for done, prepared in enumerate(chunks, 1):
@@ -686,6 +790,7 @@ def import_file(
                     event_id=event_id,
                     file_name=name,
                     event_date=event_date,
+                    fuzzy=fuzzy,
                 )
             gc.collect(1)
             if pg:

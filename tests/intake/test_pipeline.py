@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import HEADER_RU, ROWS_RU, write_csv
@@ -341,3 +342,56 @@ def test_a_person_created_meanwhile_by_another_importer_is_reused(db: Engine) ->
         )
     assert ids[:2] == theirs and lost == {0, 1}
     assert ids[2] not in theirs and live_leads(db) == 3
+
+
+def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
+    """The helper sends chunks as plain tuples: every field, warning, reason and date
+    must arrive (only the raw cells stay behind: ``raw_json`` carries them)."""
+    import pickle
+    from dataclasses import replace
+
+    from nurture.intake.normalize import RowContext
+    from nurture.intake.pipeline import _WIRE_FIELDS, prepare_rows
+
+    header = ["ФИО", "E-mail", "Телефон", "Компания", "Должность", "Город", "Страна", "Дата"]
+    numbered = [
+        (
+            2,
+            [
+                "Иванов Иван Петрович",
+                "IVAN@X.RU",
+                "8 900 123-45-67",
+                "ООО Ромашка",
+                "CEO",
+                "Казань",
+                "Россия",
+                "01.02.2026",
+            ],
+        ),
+        (3, ["", "", "", "", "", "", "", ""]),
+        (4, ["Smith John", "bad@", "", "Acme", "", "", "Atlantis", "someday"]),
+        (5, ["Doe Jane", "jane@x.com", "+44 20 7946 0958", "", "", "London", "", "someday"]),
+    ]
+    columns = {
+        "full_name": 0,
+        "email": 1,
+        "phone": 2,
+        "company": 3,
+        "title": 4,
+        "city": 5,
+        "country": 6,
+        "date": 7,
+    }
+    prepared = prepare_rows(
+        numbered, header=header, columns=columns, ctx=RowContext(), file_name="x.csv"
+    )
+    back = pickle.loads(pickle.dumps(prepared))
+    assert (back.first_row, back.last_row, back.blank_rows) == (2, 5, [3])
+
+    def comparable(r: Any) -> Any:  # a field set to None and an absent field read the same
+        return replace(r, raw={}, fields={k: v for k, v in r.fields.items() if v is not None})
+
+    assert [comparable(r) for r in back.rows] == [comparable(r) for r in prepared.rows]
+    assert any(r.warnings for r in back.rows) and any(not r.ok for r in back.rows)
+    assert all(r.raw_json for r in back.rows)
+    assert set().union(*(r.fields for r in prepared.rows)) <= set(_WIRE_FIELDS)
