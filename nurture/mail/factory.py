@@ -9,10 +9,6 @@ travels in :class:`FactoryConfig` (no database, no settings lookups in the worke
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import pickle
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +24,7 @@ from nurture.mail.tokens import make_token
 
 if TYPE_CHECKING:
     from nurture.config import Settings
-    from nurture.mail.jobs import ClaimedRow
-    from nurture.mail.outbox import Outcome
-    from nurture.mail.sender import Job
+    from nurture.mail.jobs import ClaimedRow, Job
 
 __all__ = [
     "ClaimSetup",
@@ -38,8 +32,6 @@ __all__ = [
     "MessageFactory",
     "Prepared",
     "Ready",
-    "RenderPool",
-    "RenderPoolError",
 ]
 
 
@@ -187,118 +179,3 @@ class ClaimSetup:
 
     database_url: str
     worker: str
-
-
-class RenderPool:
-    """Worker processes (``python -m nurture.mail.render_worker``) that prepare jobs.
-
-    Requests are length-prefixed pickles over the child's stdin, answers come back in order
-    on its stdout, so several requests can be in flight. A request is either jobs to prepare
-    or, with a :class:`ClaimSetup`, "claim up to n rows and prepare them": then claiming,
-    loading leads, rendering and MIME building all happen outside the sender's process, which
-    only talks SMTP and keeps the books. If a worker dies, pending and later requests raise
-    :class:`RenderPoolError` and the sender claims and prepares by itself again.
-    """
-
-    def __init__(
-        self, config: FactoryConfig, workers: int, claims: ClaimSetup | None = None
-    ) -> None:
-        self.config = config
-        self.size = max(1, workers)
-        self.claims = claims
-        self._workers: list[_Worker] = []
-        self._next = 0
-        self.ready = False
-
-    async def start(self) -> None:
-        """Spawn the workers and wait until each has loaded its templates."""
-        self._workers = [await _Worker.spawn((self.config, self.claims)) for _ in range(self.size)]
-        await asyncio.gather(*(w.call([]) for w in self._workers))
-        self.ready = True
-
-    def _pick(self) -> _Worker:
-        worker = self._workers[self._next % len(self._workers)]
-        self._next += 1
-        return worker
-
-    async def prepare(self, jobs: list[Job]) -> list[Ready]:
-        """The jobs' messages, in order."""
-        result: list[Ready] = await self._pick().call(jobs)
-        return result
-
-    async def claim(self, limit: int, now: datetime, outcomes: list[Outcome]) -> list[Ready]:
-        """Record ``outcomes`` of the sender's rows, then claim up to ``limit`` due rows (as of
-        ``now``) in the sender's name and prepare them."""
-        request = ("claim", limit, now, outcomes)
-        result: list[Ready] = await self._pick().call(request)
-        return result
-
-    async def close(self) -> None:
-        for w in self._workers:
-            await w.close()
-
-
-class RenderPoolError(RuntimeError):
-    """A render worker process stopped."""
-
-
-def _frame(obj: Any) -> bytes:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(data).to_bytes(8, "big") + data
-
-
-class _Worker:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.pending: collections.deque[asyncio.Future[Any]] = collections.deque()
-        self.reader = asyncio.ensure_future(self._read())
-
-    @classmethod
-    async def spawn(cls, config: tuple[FactoryConfig, ClaimSetup | None]) -> _Worker:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "nurture.mail.render_worker",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert proc.stdin is not None
-        proc.stdin.write(_frame(config))
-        return cls(proc)
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        try:
-            while True:
-                size = int.from_bytes(await self.proc.stdout.readexactly(8), "big")
-                answer = pickle.loads(await self.proc.stdout.readexactly(size))
-                waiter = self.pending.popleft()
-                if not waiter.done():  # its caller may have been cancelled
-                    waiter.set_result(answer)
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            while self.pending:
-                waiter = self.pending.popleft()
-                if not waiter.done():
-                    waiter.set_exception(RenderPoolError(f"render worker: {exc}"))
-
-    async def call(self, request: Any) -> Any:
-        if self.reader.done() or self.proc.stdin is None:
-            raise RenderPoolError("render worker stopped")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.pending.append(future)
-        try:
-            self.proc.stdin.write(_frame(request))
-            await self.proc.stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:  # the pipe closed under us
-            raise RenderPoolError(f"render worker: {exc}") from exc
-        return await future
-
-    async def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            await asyncio.wait_for(self.proc.wait(), timeout=10)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-        self.reader.cancel()

@@ -1,12 +1,14 @@
-"""A render worker process: ``python -m nurture.mail.render_worker`` (started by the sender).
+"""A render worker process: forked by the sender, or ``python -m nurture.mail.render_worker``.
 
-Reads a :class:`~nurture.mail.factory.FactoryConfig` and an optional
-:class:`~nurture.mail.factory.ClaimSetup`, then requests, each as an 8-byte length and a
-pickle on stdin: a list of jobs or ``("claim", limit, now, outcomes)`` (records the sender's
-outcomes, then claims up to ``limit`` rows in the sender's name); both are answered with one
-:data:`~nurture.mail.factory.Ready` tuple per message (plain tuples of str, int and bytes:
-the cheapest thing for the sender to unpickle), same framing on stdout. Exits at end of input.
-Only the sender talks to it, over a pipe it created (pickles are never read from elsewhere).
+A forked worker shares the sender's loaded modules and compiled templates; a spawned one
+reads a :class:`~nurture.mail.factory.FactoryConfig` and an optional
+:class:`~nurture.mail.factory.ClaimSetup` first. Then both serve requests, each as an 8-byte
+length and a pickle: a list of jobs or ``("claim", limit, now, outcomes)`` (records the
+sender's outcomes, then claims up to ``limit`` rows in the sender's name); both are answered
+with one :data:`~nurture.mail.factory.Ready` tuple per message (plain tuples of str, int and
+bytes: the cheapest thing for the sender to unpickle), same framing. A worker exits at end of
+input. Only the sender talks to it, over pipes it created (pickles are never read from
+elsewhere).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import gc
 import pickle
 import sys
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from nurture.mail.factory import ClaimSetup, MessageFactory, ready
+if TYPE_CHECKING:
+    from nurture.mail.factory import ClaimSetup, MessageFactory
 
 
 def _read(stream: BinaryIO) -> Any:
@@ -27,24 +30,23 @@ def _read(stream: BinaryIO) -> Any:
     return pickle.loads(stream.read(size))
 
 
-def _claimer(setup: ClaimSetup | None) -> Any:
-    """A :class:`~nurture.mail.sender.Claimer` for the sender's rows (database code is only
-    loaded when the sender asked for it)."""
+def claimer_for(setup: ClaimSetup | None) -> Any:
+    """A :class:`~nurture.mail.claiming.Claimer` for the sender's rows (database code is
+    only loaded when the sender asked for it)."""
     if setup is None:
         return None
     from nurture.db.session import make_engine
-    from nurture.mail.sender import Claimer
+    from nurture.mail.claiming import Claimer
 
     return Claimer(make_engine(setup.database_url), setup.worker)
 
 
-def main() -> None:
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+def serve(stdin: BinaryIO, stdout: BinaryIO, factory: MessageFactory, claimer: Any) -> None:
+    """Answer requests until the sender closes ``stdin`` (or a signal stops the process)."""
+    from nurture.mail.factory import ready
+
+    gc.freeze()  # what is loaded now lives as long as the process: never walk it again
     try:
-        config, setup = _read(stdin)
-        factory = MessageFactory(config)
-        claimer = _claimer(setup)
-        gc.freeze()  # what is loaded now lives as long as the process: never walk it again
         while True:
             request = _read(stdin)
             if isinstance(request, tuple):  # ("claim", limit, now, outcomes)
@@ -60,6 +62,17 @@ def main() -> None:
             stdout.flush()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return
+
+
+def main() -> None:
+    from nurture.mail.factory import MessageFactory
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        config, setup = _read(stdin)
+    except (EOFError, KeyboardInterrupt):
+        return
+    serve(stdin, stdout, MessageFactory(config), claimer_for(setup))
 
 
 if __name__ == "__main__":

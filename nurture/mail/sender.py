@@ -22,148 +22,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import TemplateError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from nurture.config import Settings, get_settings
-from nurture.db.cadence import Campaign
 from nurture.db.leads import Lead
 from nurture.db.session import get_engine, session_scope
-from nurture.db.team import Manager
 from nurture.errors import TemporaryDeliveryError
 from nurture.mail import outbox
-from nurture.mail.factory import (
-    ClaimSetup,
-    FactoryConfig,
-    MessageFactory,
-    Ready,
-    RenderPool,
-    RenderPoolError,
-    ready,
-)
+from nurture.mail.claiming import Claimer, lead_context
+from nurture.mail.factory import ClaimSetup, FactoryConfig, MessageFactory, Ready, ready
 from nurture.mail.jobs import Job
 from nurture.mail.journal import Journal, journal_path
+from nurture.mail.pool import RenderPool, RenderPoolError, can_fork
 from nurture.mail.rendering import TemplateMissingError
-from nurture.mail.suppression import LeadFlags, scopes_for
 from nurture.mail.transport import Connection, RateLimiter, Transport, make_transport
 
 __all__ = ["Claimer", "Job", "SendSummary", "Sender", "lead_context", "send_due"]
 
 _T = TypeVar("_T")
 
-LEAD_FIELDS = (
-    "id",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "middle_name",
-    "company",
-    "title",
-    "city",
-    "country",
-    "language",
-    "timezone",
-    "interest",
-    "segment",
-    "owner_id",
-    "extra",
-)
-FLAG_FIELDS = ("do_not_contact", "unsubscribed_at", "email_status")
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def lead_context(lead: Lead) -> dict[str, Any]:
-    """The ``lead`` variable of a template: plain data, plus ``full_name``."""
-    data = {name: getattr(lead, name) for name in LEAD_FIELDS}
-    data["full_name"] = " ".join(p for p in (lead.first_name, lead.last_name) if p)
-    return data
-
-
-class Claimer:
-    """Claims due rows for one sender and loads what their messages need, in set-based
-    queries. Runs in the sender's database thread, or in a render worker process (which then
-    claims in the sender's name: the rows, the journal and reconciliation stay the sender's).
-    """
-
-    def __init__(self, engine: Engine, worker: str) -> None:
-        self.engine = engine
-        self.worker = worker
-        self._campaigns: dict[str, dict[str, Any]] = {}
-
-    def record(self, outcomes: Sequence[outbox.Outcome], now: datetime) -> None:
-        """Write the outcomes of the sender's rows (one transaction)."""
-        with session_scope(self.engine) as session:
-            outbox.record(session, worker=self.worker, outcomes=outcomes, now=now)
-
-    def claim(self, limit: int, now: datetime) -> list[Job]:
-        """Claim up to ``limit`` due rows for the sender (one transaction) and load their jobs."""
-        with session_scope(self.engine) as session:
-            rows = outbox.claim(session, worker=self.worker, limit=limit, now=now)
-            if not rows:
-                return []
-            return self.jobs(session, rows)
-
-    def jobs(self, session: Session, rows: Sequence[outbox.ClaimedRow]) -> list[Job]:
-        """What each row's message needs: lead, flags, manager, campaign, suppressions."""
-        lead_ids = sorted({r.lead_id for r in rows if r.lead_id is not None})
-        leads: dict[int, dict[str, Any]] = {}
-        flags: dict[int, LeadFlags] = {}
-        columns = [getattr(Lead, name) for name in (*LEAD_FIELDS, *FLAG_FIELDS)]
-        n = len(LEAD_FIELDS)
-        for i in range(0, len(lead_ids), 1000):
-            query = select(*columns).where(Lead.id.in_(lead_ids[i : i + 1000]))
-            for values in session.execute(query).all():
-                data = dict(zip(LEAD_FIELDS, values[:n], strict=True))
-                names = (data["first_name"], data["last_name"])
-                data["full_name"] = " ".join(p for p in names if p)
-                leads[data["id"]] = data
-                do_not_contact, unsubscribed_at, email_status = values[n:]
-                flags[data["id"]] = LeadFlags(
-                    do_not_contact=bool(do_not_contact),
-                    unsubscribed=unsubscribed_at is not None,
-                    undeliverable=email_status == "undeliverable",
-                )
-        manager_ids = {r.manager_id for r in rows if r.manager_id is not None}
-        manager_ids |= {ld["owner_id"] for ld in leads.values() if ld["owner_id"] is not None}
-        managers = (
-            {
-                m.id: {"id": m.id, "name": m.name, "email": m.email}
-                for m in session.execute(
-                    select(Manager.id, Manager.name, Manager.email).where(
-                        Manager.id.in_(manager_ids)
-                    )
-                )
-            }
-            if manager_ids
-            else {}
-        )
-        slugs = {r.campaign_slug for r in rows if r.campaign_slug} - set(self._campaigns)
-        if slugs:
-            for slug, name in session.execute(
-                select(Campaign.slug, Campaign.name).where(Campaign.slug.in_(slugs))
-            ):
-                self._campaigns[slug] = {"slug": slug, "name": name}
-        scopes = scopes_for(session, (r.to_addr for r in rows))
-        jobs = []
-        for r in rows:
-            lead = leads.get(r.lead_id) if r.lead_id is not None else None
-            manager_id = r.manager_id or (lead["owner_id"] if lead is not None else None)
-            slug = r.campaign_slug or ""
-            jobs.append(
-                Job(
-                    row=r,
-                    lead=lead,
-                    flags=flags.get(r.lead_id) if r.lead_id is not None else None,
-                    manager=managers.get(manager_id) if manager_id is not None else None,
-                    campaign=self._campaigns.get(slug, {"slug": slug, "name": slug}),
-                    scopes=scopes.get(r.to_addr.strip().lower(), {}),
-                )
-            )
-        return jobs
 
 
 @dataclass
@@ -184,6 +65,7 @@ class SendSummary:
     transport: str = ""
     render_processes: int = 0
     rendered_in_pool: int = 0
+    render_start: str = ""  # how render workers started: fork or spawn
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -228,9 +110,11 @@ class _Feed:
 class Sender:
     """Sends what is due from the outbox; one instance per run."""
 
-    #: Start the render pool only when at least this many messages are due (a worker takes
-    #: ~0.8 s of CPU to start: below this, rendering in the sender is as fast).
+    #: Start the render pool only when at least this many messages are due: a spawned worker
+    #: takes ~0.8 s of CPU to start (below this, rendering in the sender is as fast), a
+    #: forked one a few milliseconds.
     POOL_THRESHOLD = 5000
+    FORK_THRESHOLD = 500
     #: Jobs per round trip to a render worker.
     CHUNK = 50
 
@@ -258,7 +142,7 @@ class Sender:
         self.render_workers = (
             self.settings.render_workers if render_workers is None else render_workers
         )
-        self.pool_threshold = self.POOL_THRESHOLD if pool_threshold is None else pool_threshold
+        self.pool_threshold = pool_threshold
         self.wait_for_pool = wait_for_pool
         self.worker = worker or outbox.worker_id()
         self.now = now
@@ -333,18 +217,39 @@ class Sender:
     async def _run(self, limit: int | None) -> SendSummary:
         started = time.perf_counter()
         summary = SendSummary(transport=self.transport.description)
-        report = await self._in_db_thread(self._reconcile)
+        # before any thread or connection exists, so render workers can be forked (pool.py)
+        fork = self.render_workers > 0 and can_fork()
+        if fork:
+            report = self._reconcile()
+        else:
+            report = await self._in_db_thread(self._reconcile)
         summary.reconciled_requeued = report.requeued
         summary.reconciled_sent = report.sent
         summary.reconciled_unknown = report.unknown
         pool: RenderPool | None = None
         warm: asyncio.Task[None] | None = None
         if self.render_workers > 0:
-            due = await self._in_db_thread(self._due, limit)
-            if due >= self.pool_threshold:
-                pool = RenderPool(self.factory_config, self.render_workers, self._claim_setup())
+            due = self._due(limit) if fork else await self._in_db_thread(self._due, limit)
+            threshold = self.pool_threshold
+            if threshold is None:
+                threshold = self.FORK_THRESHOLD if fork else self.POOL_THRESHOLD
+            if due >= threshold:
+                setup = self._claim_setup()
+                pool = RenderPool(
+                    self.factory_config, self.render_workers, setup, factory=self.factory
+                )
+                if fork and setup is not None:
+                    # a child must not inherit an open database connection: close ours, and
+                    # spawn instead when one is in use elsewhere (a caller's session)
+                    checkedout = getattr(self.engine.pool, "checkedout", None)
+                    fork = checkedout is not None and checkedout() == 0
+                    if fork:
+                        self.engine.dispose()
+                if fork:
+                    pool.fork()
                 warm = asyncio.create_task(pool.start())  # spawns while we start sending
                 summary.render_processes = self.render_workers
+                summary.render_start = pool.method
                 if self.wait_for_pool:
                     await warm
         journal = Journal(journal_path(self.journal_dir, self.worker))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from mail_support import SmtpServer, add_leads, queue_messages
@@ -17,14 +18,42 @@ from sqlalchemy import select
 from nurture.db.mail import OutboxMessage
 from nurture.db.session import session_scope
 
-RUNNER = "from nurture.mail.sender import send_due; print(send_due().as_dict())"
+RUNNER = "from nurture.mail.sender import send_due; print(send_due({}).as_dict())"
+#: How the senders render: by themselves, or in forked render workers (any batch size)
+RENDERING = {"in the sender": "", "forked workers": "render_workers=2, pool_threshold=1"}
 
 
-def _start(smtp_url: str, batch_size: int = 50) -> subprocess.Popen[bytes]:
+def _start(smtp_url: str, batch_size: int = 50, options: str = "") -> subprocess.Popen[bytes]:
     env = dict(os.environ, NURTURE_SMTP_URL=smtp_url, NURTURE_BATCH_SIZE=str(batch_size))
     return subprocess.Popen(
-        [sys.executable, "-c", RUNNER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", RUNNER.format(options)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def _running(pid: int) -> bool:
+    try:  # a process that exited is gone, or a zombie until its new parent reaps it
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _gone(pids: set[int], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(_running(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _queue(n: int) -> None:
@@ -40,28 +69,35 @@ def _rows() -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("rendering", list(RENDERING))
 def test_sigkill_mid_batch_loses_nothing_and_sends_nothing_twice(
-    fresh_db: str, smtp_server: SmtpServer
+    fresh_db: str, smtp_server: SmtpServer, rendering: str
 ) -> None:
     n, kills, connections = 160, 3, 4
     _queue(n)
     handler = smtp_server.handler
     handler.data_delay = 0.02  # a run takes ~1-2 s: room to kill it mid-batch
     url = smtp_server.url(connections=connections)
+    options = RENDERING[rendering]
     killed = 0
+    orphans: set[int] = set()
     for _ in range(kills):
         before = sum(handler.arrivals().values())
-        proc = _start(url)
+        proc = _start(url, options=options)
         deadline = time.monotonic() + 60
         while sum(handler.arrivals().values()) < before + 15 and proc.poll() is None:
             assert time.monotonic() < deadline, "the sender made no progress"
             time.sleep(0.01)
         if proc.poll() is None:
+            orphans |= _children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait()
     assert killed >= 2, "the runs finished before they could be killed: slow the server down"
-    final = _start(url)
+    if options and sys.platform == "linux":  # the killed senders' workers were forked ...
+        assert len(orphans) >= 2
+        assert _gone(orphans), "a render worker outlived its sender"  # ... and stopped
+    final = _start(url, options=options)
     _out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err.decode()[-2000:]
 
@@ -82,8 +118,6 @@ def test_sigkill_mid_batch_loses_nothing_and_sends_nothing_twice(
 
 
 def _journals() -> list:
-    from pathlib import Path
-
     from nurture.config import get_settings
 
     d = Path(get_settings().outbox_dir) / ".journal"
@@ -91,12 +125,15 @@ def _journals() -> list:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_two_senders_at_once_never_send_twice(fresh_db: str, smtp_server: SmtpServer) -> None:
-    n = 200
+@pytest.mark.parametrize("rendering", list(RENDERING))
+def test_two_senders_at_once_never_send_twice(
+    fresh_db: str, smtp_server: SmtpServer, rendering: str
+) -> None:
+    n = 400  # a forked pool claims 100 rows at once: both senders must get work
     _queue(n)
     smtp_server.handler.data_delay = 0.01  # long enough for both to be running
     url = smtp_server.url(connections=3)
-    procs = [_start(url, batch_size=20) for _ in range(2)]
+    procs = [_start(url, batch_size=20, options=RENDERING[rendering]) for _ in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()[-2000:]

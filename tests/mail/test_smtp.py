@@ -163,7 +163,7 @@ def test_unreachable_server_stops_the_run_loudly_and_loses_nothing(
 def test_a_render_worker_that_dies_loses_nothing_and_sends_nothing_twice(
     fresh_db: str, smtp_server: SmtpServer, monkeypatch
 ) -> None:
-    from nurture.mail.factory import RenderPool
+    from nurture.mail.pool import RenderPool
     from nurture.mail.sender import Sender
 
     monkeypatch.setenv("NURTURE_SMTP_URL", smtp_server.url(connections=2))
