@@ -90,8 +90,10 @@ class Touch(Base):
     due_at: Mapped[datetime]
     scheduled_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20), default="planned")  # planned|done|skipped
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    # no foreign keys (0008): ids come from the rows' keys in the same transaction, and
+    # outbox rows and tasks are never deleted; a check per planned touch guarded nothing
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    task_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -128,8 +130,10 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_key: Mapped[str] = mapped_column(String(300))  # idempotency key
-    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    # no foreign keys (0008): written from the lead row and its owner, never deleted; the
+    # checks cost a probe per created task
+    lead_id: Mapped[int] = mapped_column(Integer, index=True)
+    manager_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))  # first_contact|call|reminder|reengage
     title: Mapped[str] = mapped_column(String(300))
     instructions: Mapped[str | None] = mapped_column(Text)

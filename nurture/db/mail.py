@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db.base import Base, utcnow
@@ -34,8 +34,10 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(  # marketing|digest|system
         String(20), default="marketing", server_default=text("'marketing'")
     )
-    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    # no foreign keys and no lead index (0008): written from the lead row, never deleted,
+    # never read by lead; the checks cost the cadence planner a probe per queued e-mail
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    manager_id: Mapped[int | None] = mapped_column(Integer)
     campaign_slug: Mapped[str | None] = mapped_column(String(100))
     step: Mapped[str | None] = mapped_column(String(100))
     template: Mapped[str] = mapped_column(String(300))  # e.g. "exhibition/welcome"
