@@ -500,25 +500,7 @@ def _flag_duplicates(
         x, y = lead_id(a), lead_id(b)
         if x != y:
             pairs.append((max(x, y), min(x, y), 1.0, reason))
-    keyed = {
-        new_ids[i]
-        for i, lead in enumerate(plan.new_leads)
-        if lead.get("name_key") and lead.get("company") and i not in lost
-    }
-    index = fuzzy.index
-    # Leads created since the last chunk (this chunk's among them), and known leads this
-    # chunk gave a name key, join the blocks already open...
-    cur = driver_cursor(conn)
-    top = int(cur.execute("SELECT coalesce(max(id), 0) FROM leads").fetchone()[0])
-    if index:
-        index.add(_persons(conn, "leads.id > ? AND leads.id <= ?", (fuzzy.seen_upto, top)))
-    fuzzy.seen_upto = top
-    filled = sorted(i for i, f in plan.fills.items() if "name_key" in f)
-    for i in range(0, len(filled), 500):
-        part = filled[i : i + 500]
-        index.add(_persons(conn, f"leads.id IN ({','.join('?' * len(part))})", tuple(part)))
-    # ... and blocks seen for the first time are read whole.
-    people = [
+    people = [  # this chunk's new leads that can have a fuzzy twin
         Person(
             new_ids[i],
             lead.get("first_name"),
@@ -529,8 +511,25 @@ def _flag_duplicates(
             lead.get("phone"),
         )
         for i, lead in enumerate(plan.new_leads)
-        if new_ids[i] in keyed
+        if lead.get("name_key") and lead.get("company") and i not in lost
     ]
+    index = fuzzy.index
+    # The open blocks take the leads others created since the last chunk (read by id
+    # range: under the intake lock theirs all have smaller ids than this chunk's), this
+    # chunk's own (from memory), and known leads this chunk gave a name key...
+    cur = driver_cursor(conn)
+    top = int(cur.execute("SELECT coalesce(max(id), 0) FROM leads").fetchone()[0])
+    ours = [new_ids[i] for i in range(len(plan.new_leads)) if i not in lost]
+    others_upto = min(ours) - 1 if ours else top
+    if index and others_upto > fuzzy.seen_upto:
+        index.add(_persons(conn, "leads.id > ? AND leads.id <= ?", (fuzzy.seen_upto, others_upto)))
+    index.add(people)
+    fuzzy.seen_upto = top
+    filled = sorted(i for i, f in plan.fills.items() if "name_key" in f)
+    for i in range(0, len(filled), 500):
+        part = filled[i : i + 500]
+        index.add(_persons(conn, f"leads.id IN ({','.join('?' * len(part))})", tuple(part)))
+    # ... and blocks seen for the first time are read whole.
     missing = sorted({str(p.name_key) for p in people if p.name_key not in index})
     if missing:
         index.open_blocks(missing)
@@ -541,7 +540,7 @@ def _flag_duplicates(
             _FUZZY_POOL,
             "name_key",
             missing,
-            sqlite_index="ix_leads_name_key",
+            sqlite_index=_BY_NAME_KEY,
         )
         index.add(sorted((Person(*rec) for rec in found), key=lambda p: p.id))
     pairs.extend(index.matches(people))
