@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.db.leads import Lead
@@ -35,6 +35,12 @@ __all__ = [
 
 REASONS = ("unsubscribe", "bounce", "complaint", "manual")
 
+_SUPPRESSIONS: Table = Suppression.__table__  # type: ignore[assignment]
+#: Built once, addresses bound at execution (table columns: plain rows, no ORM loading).
+_SCOPES_QUERY = select(_SUPPRESSIONS.c.email, _SUPPRESSIONS.c.scope, _SUPPRESSIONS.c.reason).where(
+    _SUPPRESSIONS.c.email.in_(bindparam("emails", expanding=True))
+)
+
 
 def scopes_for(session: Session, emails: Iterable[str]) -> dict[str, dict[str, str]]:
     """email (lower case) -> {scope: reason} for the given addresses, one query."""
@@ -42,11 +48,7 @@ def scopes_for(session: Session, emails: Iterable[str]) -> dict[str, dict[str, s
     out: dict[str, dict[str, str]] = defaultdict(dict)
     for i in range(0, len(wanted), 1000):
         chunk = wanted[i : i + 1000]
-        rows = session.execute(
-            select(Suppression.email, Suppression.scope, Suppression.reason).where(
-                Suppression.email.in_(chunk)
-            )
-        )
+        rows = session.execute(_SCOPES_QUERY, {"emails": chunk})
         for email, scope, reason in rows:
             out[email][scope] = reason
     return out
