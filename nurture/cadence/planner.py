@@ -569,13 +569,16 @@ def stage(
         (pos.in_(positions), case((_step_runs(spec, step), _int(1)), else_=_int(0)))
         for step, positions in step_groups(spec)
     ]
+    as_text: Any = cast  # SQLite turns integers into text in || itself, a cast costs more
+    if session.get_bind().dialect.name == "sqlite":
+        as_text = lambda col, _type: col  # noqa: E731
     dkey = (
         literal("touch.")
-        + cast(Enrollment.lead_id, String)
-        + literal(f".{spec.slug}.")
-        + cast(pos, String)
-        + literal(".")
-        + cast(Enrollment.cycle, String)
+        .concat(as_text(Enrollment.lead_id, String))
+        .concat(literal(f".{spec.slug}."))
+        .concat(as_text(pos, String))
+        .concat(literal("."))
+        .concat(as_text(Enrollment.cycle, String))
     )
     query = (
         select(

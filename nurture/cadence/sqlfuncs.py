@@ -43,7 +43,9 @@ _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 @compiles(epoch_hour, "sqlite")
 def _eh_sqlite(element: epoch_hour, compiler: Any, **kw: Any) -> str:
-    arg = compiler.process(element.clauses, **kw)
+    # whole seconds only: SQLite rounds fractions to milliseconds, so 10:59:59.9999 would
+    # count as 11:00
+    arg = f"substr({compiler.process(element.clauses, **kw)}, 1, 19)"
     if _UNIXEPOCH:
         return f"(unixepoch({arg}) / 3600)"
     return f"(CAST(strftime('%s', {arg}) AS INTEGER) / 3600)"
@@ -64,9 +66,11 @@ def _two(element: Any, compiler: Any, **kw: Any) -> tuple[str, str]:
 def _ad_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
     ts, n = _two(element, compiler, **kw)
     # whole UTC days move the date only: the new date, then the stored time of day as it
-    # was (microseconds included, so string comparisons stay exact); date() formats far
-    # less than strftime() did, which the planner pays per moved enrolment
-    return f"(date({ts}, '+' || ({n}) || ' days') || substr({ts}, 11))"
+    # was (microseconds included, so string comparisons stay exact). Only the date part is
+    # parsed: SQLite rounds fractions to milliseconds, and 23:59:59.9999 would move a day
+    # too far. date() formats far less than strftime(), paid per moved enrolment.
+    days = f"'+{n} days'" if n.isdigit() else f"'+' || ({n}) || ' days'"
+    return f"(date(substr({ts}, 1, 10), {days}) || substr({ts}, 11))"
 
 
 @compiles(add_days, "postgresql")
