@@ -14,7 +14,7 @@ crash between statements, or a second run at the same ``now`` therefore plan not
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -74,7 +74,9 @@ LOOKAHEAD = timedelta(hours=24)
 
 def affected(session: Session, stmt: Any) -> int:
     """Execute ``stmt`` and return how many rows it inserted or updated (both backends)."""
-    return rowcount(session.execute(stmt.execution_options(preserve_rowcount=True)))
+    # as an option of this execution, not a copy of the statement: a copy would lose the
+    # cache key SQLAlchemy computed for it (statements are reused across passes)
+    return rowcount(session.execute(stmt, execution_options={"preserve_rowcount": True}))
 
 
 def rowcount(result: Any) -> int:
@@ -547,6 +549,19 @@ def by_position(position: Any, values: list[Any], type_: Any = String) -> Any:
     return case(whens, value=position, else_=null())
 
 
+# Every pass of a campaign runs the same statements: each is built (and keyed for
+# SQLAlchemy's compiled cache) once per campaign, not once per pass.
+Memo = dict[str, Any]
+
+
+def _built(memo: Memo | None, key: str, build: Callable[[], Any]) -> Any:
+    if memo is None:
+        return build()
+    if key not in memo:
+        memo[key] = build()
+    return memo[key]
+
+
 def stage(
     session: Session,
     campaign: Campaign,
@@ -554,66 +569,70 @@ def stage(
     *,
     now: datetime,
     horizon: datetime,
+    memo: Memo | None = None,
 ) -> int:
     """Stage every due enrolment of ``campaign`` into ``cadence_plan`` (one statement): the
     lead's zone, country and slot hour, and whether the step's condition holds (evaluated
     once per row; NULL counts as false). Returns how many rows were staged."""
-    settings = get_settings()
-    pos = Enrollment.next_position
-    now_hour = int(now.timestamp()) // 3600
-    slot_hour = case(
-        (Enrollment.next_due_at < ts(now), literal(now_hour)),
-        else_=epoch_hour(Enrollment.next_due_at),
-    )
-    branches = [
-        (pos.in_(positions), case((_step_runs(spec, step), _int(1)), else_=_int(0)))
-        for step, positions in step_groups(spec)
-    ]
-    as_text: Any = cast  # SQLite turns integers into text in || itself, a cast costs more
-    if session.get_bind().dialect.name == "sqlite":
-        as_text = lambda col, _type: col  # noqa: E731
-    dkey = (
-        literal("touch.")
-        .concat(as_text(Enrollment.lead_id, String))
-        .concat(literal(f".{spec.slug}."))
-        .concat(as_text(pos, String))
-        .concat(literal("."))
-        .concat(as_text(Enrollment.cycle, String))
-    )
-    query = (
-        select(
-            Enrollment.id,
-            Enrollment.lead_id,
-            pos,
-            by_position(pos, [s.channel for s in spec.steps]),
-            Enrollment.next_due_at,
-            Enrollment.next_due_at,
-            literal("shifted"),
-            case(*branches, else_=_int(0)),
-            func.coalesce(Lead.timezone, literal(settings.timezone)),
-            func.coalesce(Lead.country, literal(settings.default_region)),
-            slot_hour,
-            dkey,
-            Lead.email,
-            Lead.owner_id,
+
+    def build() -> Any:
+        settings = get_settings()
+        pos = Enrollment.next_position
+        now_hour = int(now.timestamp()) // 3600
+        slot_hour = case(
+            (Enrollment.next_due_at < ts(now), literal(now_hour)),
+            else_=epoch_hour(Enrollment.next_due_at),
         )
-        .select_from(Enrollment)
-        .join(Lead, Lead.id == Enrollment.lead_id)
-        .where(
-            Enrollment.campaign_id == campaign.id,
-            Enrollment.status == "active",
-            pos.in_(list(range(len(spec.steps)))),
-            Enrollment.next_due_at < horizon,
+        branches = [
+            (pos.in_(positions), case((_step_runs(spec, step), _int(1)), else_=_int(0)))
+            for step, positions in step_groups(spec)
+        ]
+        as_text: Any = cast  # SQLite turns integers into text in || itself, a cast costs more
+        if session.get_bind().dialect.name == "sqlite":
+            as_text = lambda col, _type: col  # noqa: E731
+        dkey = (
+            literal("touch.")
+            .concat(as_text(Enrollment.lead_id, String))
+            .concat(literal(f".{spec.slug}."))
+            .concat(as_text(pos, String))
+            .concat(literal("."))
+            .concat(as_text(Enrollment.cycle, String))
         )
-    )
-    columns = [c.name for c in PLAN.columns]
-    n = affected(session, insert(PLAN).from_select(columns, query))
+        query = (
+            select(
+                Enrollment.id,
+                Enrollment.lead_id,
+                pos,
+                by_position(pos, [s.channel for s in spec.steps]),
+                Enrollment.next_due_at,
+                Enrollment.next_due_at,
+                literal("shifted"),
+                case(*branches, else_=_int(0)),
+                func.coalesce(Lead.timezone, literal(settings.timezone)),
+                func.coalesce(Lead.country, literal(settings.default_region)),
+                slot_hour,
+                dkey,
+                Lead.email,
+                Lead.owner_id,
+            )
+            .select_from(Enrollment)
+            .join(Lead, Lead.id == Enrollment.lead_id)
+            .where(
+                Enrollment.campaign_id == campaign.id,
+                Enrollment.status == "active",
+                pos.in_(list(range(len(spec.steps)))),
+                Enrollment.next_due_at < horizon,
+            )
+        )
+        return insert(PLAN).from_select([c.name for c in PLAN.columns], query)
+
+    n = affected(session, _built(memo, "stage", build))
     if n and session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE cadence_plan"))  # else it guesses, and hashes 1M rows
     return n
 
 
-def decide(session: Session, spec: CampaignSpec, slots: SlotMap) -> None:
+def decide(session: Session, spec: CampaignSpec, slots: SlotMap, memo: Memo | None = None) -> None:
     """Give each staged row its send slot in the lead's zone (written first for the zones
     the slot map lacks) and its state: ``skipped`` (the step's condition is false),
     ``shifted`` (the cap refuses it) or ``planned``. A row without a slot stays shifted."""
@@ -621,34 +640,38 @@ def decide(session: Session, spec: CampaignSpec, slots: SlotMap) -> None:
     window = spec.window.to_window()
     zones = session.execute(select(p.tz, p.country).distinct()).all()
     slots.add(session, window, [(tz, country) for tz, country in zones])
-    t2 = aliased(Touch)
-    near = (
-        select(func.count(t2.id))
-        .where(
-            t2.lead_id == p.lead_id,
-            t2.status.in_(["planned", "done"]),
-            t2.channel.in_(CAPPED_CHANNELS),
-            t2.scheduled_at > CadenceSlot.cap_from,
-            t2.scheduled_at < CadenceSlot.cap_to,
+
+    def build() -> Any:
+        t2 = aliased(Touch)
+        near = (
+            select(func.count(t2.id))
+            .where(
+                t2.lead_id == p.lead_id,
+                t2.status.in_(["planned", "done"]),
+                t2.channel.in_(CAPPED_CHANNELS),
+                t2.scheduled_at > CadenceSlot.cap_from,
+                t2.scheduled_at < CadenceSlot.cap_to,
+            )
+            .scalar_subquery()
         )
-        .scalar_subquery()
-    )
-    state = case(
-        (p.runs == 0, literal("skipped")),
-        (and_(p.channel.in_(CAPPED_CHANNELS), near >= slots.cap.limit), literal("shifted")),
-        else_=literal("planned"),
-    )
-    session.execute(
-        update(PLAN)
-        .where(
-            CadenceSlot.run_id == slots.run_id,
-            CadenceSlot.window_key == window.key,
-            CadenceSlot.tz == p.tz,
-            CadenceSlot.country == p.country,
-            CadenceSlot.hour == p.hour,
+        state = case(
+            (p.runs == 0, literal("skipped")),
+            (and_(p.channel.in_(CAPPED_CHANNELS), near >= slots.cap.limit), literal("shifted")),
+            else_=literal("planned"),
         )
-        .values(scheduled_at=CadenceSlot.scheduled_at, state=state)
-    )
+        return (
+            update(PLAN)
+            .where(
+                CadenceSlot.run_id == slots.run_id,
+                CadenceSlot.window_key == window.key,
+                CadenceSlot.tz == p.tz,
+                CadenceSlot.country == p.country,
+                CadenceSlot.hour == p.hour,
+            )
+            .values(scheduled_at=CadenceSlot.scheduled_at, state=state)
+        )
+
+    session.execute(_built(memo, "decide", build))
 
 
 def count_plan(session: Session, spec: CampaignSpec) -> PlanSummary:
@@ -669,163 +692,185 @@ def count_plan(session: Session, spec: CampaignSpec) -> PlanSummary:
     return summary
 
 
-def queue_planned(session: Session, spec: CampaignSpec, *, now: datetime) -> int:
+def queue_planned(
+    session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo | None = None
+) -> int:
     """Queue the planned e-mails of the staged rows in the outbox (contract: dedupe key,
     message id, status 'queued', next_attempt_at = scheduled send time)."""
-    domain = get_settings().message_id_domain
-    p = PLAN.c
-    query = select(
-        p.dkey,
-        literal("<") + p.dkey + literal(f"@{domain}>"),
-        literal("marketing"),
-        p.lead_id,
-        p.owner_id,
-        literal(spec.slug),
-        by_position(p.position, [s.name for s in spec.steps]),
-        by_position(p.position, [spec.template_for(s) for s in spec.steps]),
-        p.to_addr,
-        null(),
-        literal("queued"),
-        literal(0),
-        p.scheduled_at,
-        ts(now),
-    ).where(p.state == "planned", p.channel == "email", p.to_addr.is_not(None))
-    stmt = (
-        dialect_insert(session, OutboxMessage)
-        .from_select(
-            [
-                "dedupe_key",
-                "message_id",
-                "kind",
-                "lead_id",
-                "manager_id",
-                "campaign_slug",
-                "step",
-                "template",
-                "to_addr",
-                "context",
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            query,
-        )
-        .on_conflict_do_nothing()
-    )
-    return affected(session, stmt)
 
-
-def create_planned_tasks(session: Session, spec: CampaignSpec, *, now: datetime) -> int:
-    """Create the owner's call/reminder tasks for the staged planned rows."""
-    p = PLAN.c
-    defaults = {"call": {"ru": "Позвонить", "en": "Call"}}
-    fallback = {"ru": "Напоминание", "en": "Reminder"}
-
-    def titles(lang: str) -> Any:
-        return by_position(
-            p.position,
-            [
-                text_for(s.title, lang) or defaults.get(s.channel, fallback)[lang]
-                for s in spec.steps
-            ],
-        )
-
-    def instructions(lang: str) -> Any:
-        return by_position(p.position, [text_for(s.instructions, lang) or None for s in spec.steps])
-
-    who = func.coalesce(
-        Lead.first_name + literal(" ") + Lead.last_name,
-        Lead.company,
-        Lead.email,
-        Lead.phone,
-        literal("#") + cast(Lead.id, String),
-    )
-    ru = Lead.language == "ru"
-    title = case((ru, titles("ru")), else_=titles("en"))
-    query = (
-        select(
+    def build() -> Any:
+        domain = get_settings().message_id_domain
+        p = PLAN.c
+        query = select(
             p.dkey,
+            literal("<") + p.dkey + literal(f"@{domain}>"),
+            literal("marketing"),
             p.lead_id,
-            Lead.owner_id,
-            p.channel,
-            func.substr(title + literal(": ") + who, 1, 300),
-            case((ru, instructions("ru")), else_=instructions("en")),
+            p.owner_id,
+            literal(spec.slug),
+            by_position(p.position, [s.name for s in spec.steps]),
+            by_position(p.position, [spec.template_for(s) for s in spec.steps]),
+            p.to_addr,
+            null(),
+            literal("queued"),
+            literal(0),
             p.scheduled_at,
-            by_position(p.position, [s.deadline for s in spec.steps]),
-            literal("open"),
             ts(now),
+        ).where(p.state == "planned", p.channel == "email", p.to_addr.is_not(None))
+        return (
+            dialect_insert(session, OutboxMessage)
+            .from_select(
+                [
+                    "dedupe_key",
+                    "message_id",
+                    "kind",
+                    "lead_id",
+                    "manager_id",
+                    "campaign_slug",
+                    "step",
+                    "template",
+                    "to_addr",
+                    "context",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "created_at",
+                ],
+                query,
+            )
+            .on_conflict_do_nothing()
         )
-        .select_from(PLAN)
-        .join(Lead, Lead.id == p.lead_id)
-        .where(p.state == "planned", p.channel != "email")
-    )
-    stmt = (
-        dialect_insert(session, Task)
-        .from_select(TASK_INSERT_COLUMNS, query)
-        .on_conflict_do_nothing()
-    )
-    return affected(session, stmt)
+
+    return affected(session, _built(memo, "outbox", build))
 
 
-def write_touches(session: Session, campaign: Campaign, *, now: datetime, linked: bool) -> int:
+def create_planned_tasks(
+    session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo | None = None
+) -> int:
+    """Create the owner's call/reminder tasks for the staged planned rows."""
+
+    def build() -> Any:
+        p = PLAN.c
+        defaults = {"call": {"ru": "Позвонить", "en": "Call"}}
+        fallback = {"ru": "Напоминание", "en": "Reminder"}
+
+        def titles(lang: str) -> Any:
+            return by_position(
+                p.position,
+                [
+                    text_for(s.title, lang) or defaults.get(s.channel, fallback)[lang]
+                    for s in spec.steps
+                ],
+            )
+
+        def instructions(lang: str) -> Any:
+            return by_position(
+                p.position, [text_for(s.instructions, lang) or None for s in spec.steps]
+            )
+
+        who = func.coalesce(
+            Lead.first_name + literal(" ") + Lead.last_name,
+            Lead.company,
+            Lead.email,
+            Lead.phone,
+            literal("#") + cast(Lead.id, String),
+        )
+        ru = Lead.language == "ru"
+        title = case((ru, titles("ru")), else_=titles("en"))
+        query = (
+            select(
+                p.dkey,
+                p.lead_id,
+                Lead.owner_id,
+                p.channel,
+                func.substr(title + literal(": ") + who, 1, 300),
+                case((ru, instructions("ru")), else_=instructions("en")),
+                p.scheduled_at,
+                by_position(p.position, [s.deadline for s in spec.steps]),
+                literal("open"),
+                ts(now),
+            )
+            .select_from(PLAN)
+            .join(Lead, Lead.id == p.lead_id)
+            .where(p.state == "planned", p.channel != "email")
+        )
+        return (
+            dialect_insert(session, Task)
+            .from_select(TASK_INSERT_COLUMNS, query)
+            .on_conflict_do_nothing()
+        )
+
+    return affected(session, _built(memo, "tasks", build))
+
+
+def write_touches(
+    session: Session,
+    campaign: Campaign,
+    *,
+    now: datetime,
+    linked: bool,
+    memo: Memo | None = None,
+) -> int:
     """Insert the planned and skipped touches, already pointing at their outbox rows or
     tasks (found by key, so rows an earlier run inserted are linked too): no second pass."""
-    p = PLAN.c
-    planned = p.state == "planned"
-    outbox_id: Any = null()
-    task_id: Any = null()
-    if linked:
-        outbox_id = case(
-            (
-                and_(planned, p.channel == "email"),
-                select(OutboxMessage.id)
-                .where(OutboxMessage.dedupe_key == p.dkey)
-                .scalar_subquery(),
-            ),
-            else_=null(),
+
+    def build() -> Any:
+        p = PLAN.c
+        planned = p.state == "planned"
+        outbox_id: Any = null()
+        task_id: Any = null()
+        if linked:
+            outbox_id = case(
+                (
+                    and_(planned, p.channel == "email"),
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.dedupe_key == p.dkey)
+                    .scalar_subquery(),
+                ),
+                else_=null(),
+            )
+            task_id = case(
+                (
+                    and_(planned, p.channel != "email"),
+                    select(Task.id).where(Task.source_key == p.dkey).scalar_subquery(),
+                ),
+                else_=null(),
+            )
+        query = select(
+            p.enrollment_id,
+            p.lead_id,
+            literal(campaign.id),
+            p.position,
+            p.channel,
+            p.due_at,
+            p.scheduled_at,
+            p.state,
+            ts(now),
+            outbox_id,
+            task_id,
+        ).where(p.state.in_(["planned", "skipped"]))
+        return (
+            dialect_insert(session, Touch)
+            .from_select(
+                [
+                    "enrollment_id",
+                    "lead_id",
+                    "campaign_id",
+                    "position",
+                    "channel",
+                    "due_at",
+                    "scheduled_at",
+                    "status",
+                    "created_at",
+                    "outbox_id",
+                    "task_id",
+                ],
+                query,
+            )
+            .on_conflict_do_nothing()
         )
-        task_id = case(
-            (
-                and_(planned, p.channel != "email"),
-                select(Task.id).where(Task.source_key == p.dkey).scalar_subquery(),
-            ),
-            else_=null(),
-        )
-    query = select(
-        p.enrollment_id,
-        p.lead_id,
-        literal(campaign.id),
-        p.position,
-        p.channel,
-        p.due_at,
-        p.scheduled_at,
-        p.state,
-        ts(now),
-        outbox_id,
-        task_id,
-    ).where(p.state.in_(["planned", "skipped"]))
-    stmt = (
-        dialect_insert(session, Touch)
-        .from_select(
-            [
-                "enrollment_id",
-                "lead_id",
-                "campaign_id",
-                "position",
-                "channel",
-                "due_at",
-                "scheduled_at",
-                "status",
-                "created_at",
-                "outbox_id",
-                "task_id",
-            ],
-            query,
-        )
-        .on_conflict_do_nothing()
-    )
-    return affected(session, stmt)
+
+    return affected(session, _built(memo, "touches", build))
 
 
 def next_due(spec: CampaignSpec, position: Any, scheduled_at: Any) -> Any:
@@ -844,36 +889,42 @@ def next_due(spec: CampaignSpec, position: Any, scheduled_at: Any) -> Any:
     return case(whens, value=position, else_=null())
 
 
-def advance(session: Session, spec: CampaignSpec, *, now: datetime) -> None:
+def advance(
+    session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo | None = None
+) -> None:
     """Move the staged enrolments on: to the next step (completed after the last), or, when
     the cap refused them, a day later (shifted, never dropped). Values come from the staged
     row, and only an enrolment still where it was staged moves: a second worker that staged
     the same rows changes nothing."""
-    p = PLAN.c
-    moved = p.state != "shifted"
-    finished = and_(moved, p.position == len(spec.steps) - 1)
-    session.execute(
-        update(Enrollment)
-        .where(
-            Enrollment.id == p.enrollment_id,
-            # lets SQLite probe enrolments by rowid from the staged rows, not scan them all
-            Enrollment.id.in_(select(p.enrollment_id)),
-            Enrollment.status == "active",
-            Enrollment.next_position == p.position,
-            Enrollment.next_due_at == p.due_at,
+
+    def build() -> Any:
+        p = PLAN.c
+        moved = p.state != "shifted"
+        finished = and_(moved, p.position == len(spec.steps) - 1)
+        return (
+            update(Enrollment)
+            .where(
+                Enrollment.id == p.enrollment_id,
+                # lets SQLite probe enrolments by rowid from the staged rows, not scan them all
+                Enrollment.id.in_(select(p.enrollment_id)),
+                Enrollment.status == "active",
+                Enrollment.next_position == p.position,
+                Enrollment.next_due_at == p.due_at,
+            )
+            .values(
+                next_position=case((moved, p.position + 1), else_=p.position),
+                next_due_at=case(
+                    (finished, null()),
+                    (moved, next_due(spec, p.position, p.scheduled_at)),
+                    else_=add_days(greatest(p.due_at, ts(now)), _int(1)),
+                ),
+                status=case((finished, literal("completed")), else_=literal("active")),
+                finished_at=case((finished, ts(now)), else_=Enrollment.finished_at),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            next_position=case((moved, p.position + 1), else_=p.position),
-            next_due_at=case(
-                (finished, null()),
-                (moved, next_due(spec, p.position, p.scheduled_at)),
-                else_=add_days(greatest(p.due_at, ts(now)), _int(1)),
-            ),
-            status=case((finished, literal("completed")), else_=literal("active")),
-            finished_at=case((finished, ts(now)), else_=Enrollment.finished_at),
-        )
-        .execution_options(synchronize_session=False)
-    )
+
+    session.execute(_built(memo, "advance", build))
 
 
 def plan_campaign(
@@ -890,17 +941,18 @@ def plan_campaign(
     fall due within the horizon right after the previous one). Each pass: stage, decide
     (slots, cap), count, queue e-mails, create tasks, insert touches, advance enrolments."""
     total = PlanSummary()
+    memo: Memo = {}
     for _ in range(len(spec.steps) + 1):
-        if not stage(session, campaign, spec, now=now, horizon=horizon):
+        if not stage(session, campaign, spec, now=now, horizon=horizon, memo=memo):
             break
-        decide(session, spec, slots)
+        decide(session, spec, slots, memo)
         part = count_plan(session, spec)
         part.passes = 1
         if queue:
-            part.emails_queued = queue_planned(session, spec, now=now)
-            part.tasks_created = create_planned_tasks(session, spec, now=now)
-        write_touches(session, campaign, now=now, linked=queue)
-        advance(session, spec, now=now)
+            part.emails_queued = queue_planned(session, spec, now=now, memo=memo)
+            part.tasks_created = create_planned_tasks(session, spec, now=now, memo=memo)
+        write_touches(session, campaign, now=now, linked=queue, memo=memo)
+        advance(session, spec, now=now, memo=memo)
         _clear_plan(session)
         total.add(part)
     if total.planned:
