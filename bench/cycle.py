@@ -14,9 +14,10 @@ data, each in a transaction that is rolled back:
   priorities, shifting, advancing enrolments) without queueing (``queue=False``), then the
   whole day as ``nurture run`` does it: plus the e-mails queued and the owner tasks created.
 
-Each figure is the best of two runs, the variants taking turns; on PostgreSQL the tables are
-vacuumed (not timed) after each rolled-back variant, as autovacuum would, so that no variant
-pays for the dead rows of the ones before it. The goal is plan/baseline within 3x.
+Each figure is the best of three runs (``--repeat``), the variants taking turns; on
+PostgreSQL the tables are vacuumed (not timed) after each rolled-back variant, as autovacuum
+would, so that no variant pays for the dead rows of the ones before it. The goal is
+plan/baseline within 3x.
 """
 
 from __future__ import annotations
@@ -144,17 +145,17 @@ def settle(engine: Engine) -> None:
         conn.execute(text(f"VACUUM {', '.join(BENCH_TABLES)}"))
 
 
-def measure(engine: Engine) -> dict[str, float | int | str]:
+def measure(engine: Engine, repeat: int = 3) -> dict[str, float | int | str]:
     horizon = NOW + planner.LOOKAHEAD
     out: dict[str, float | int | str] = {"backend": engine.dialect.name}
     with Session(engine) as s:  # warm-up: zoneinfo and holiday calendars load once per process
         planner.plan_due(s, load_specs(s), now=NOW)
         s.rollback()
     settle(engine)
-    # each figure is the best of two runs (the machine is shared); the variants take turns,
-    # so a change of load between them hits each one
+    # each figure is the best of ``repeat`` runs (the machine is shared); the variants take
+    # turns, so a change of load between them hits each one
     baselines, plans, fulls = [], [], []
-    for _ in range(2):
+    for _ in range(repeat):
         # the same connection settings the planner uses (on SQLite its page cache size):
         # the floor must not be handicapped
         with Session(engine) as s:
@@ -198,7 +199,9 @@ def _plan_without_outbox(s: Session, specs: list) -> planner.PlanSummary:  # typ
     return planner.plan_due(s, specs, now=NOW, queue=False)
 
 
-def run_backend(backend: str, rows: int, tmp: Path) -> dict[str, float | int | str]:
+def run_backend(
+    backend: str, rows: int, tmp: Path, repeat: int = 3
+) -> dict[str, float | int | str]:
     schema = None
     if backend == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
@@ -209,7 +212,7 @@ def run_backend(backend: str, rows: int, tmp: Path) -> dict[str, float | int | s
         init_db(engine)
         with timed() as setup:
             populate(engine, rows)
-        result = measure(engine)
+        result = measure(engine, repeat)
         result["rows"] = rows
         result["setup_s"] = setup.seconds
         return result
@@ -225,6 +228,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--json", action="store_true", help="One JSON document on stdout.")
     parser.add_argument(
+        "--repeat", type=int, default=3, help="Runs of each variant; the best one counts."
+    )
+    parser.add_argument(
         "--no-vacuum",
         action="store_true",
         help="PostgreSQL: do not vacuum between variants (each then pays for the dead rows "
@@ -238,7 +244,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="nurture-bench-") as tmp:
         for backend in backends:
-            result = run_backend(backend, args.rows, Path(tmp))
+            result = run_backend(backend, args.rows, Path(tmp), args.repeat)
             results.append(result)
             report.add(**result)
     report.print()
