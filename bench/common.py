@@ -38,6 +38,7 @@ def peak_rss_mb() -> float:
 def run_isolated(fn: Callable[[], Any]) -> tuple[Any, float]:
     """Run ``fn`` in a forked child so its peak memory is measured on its own."""
     import multiprocessing as mp
+    from queue import Empty
 
     ctx = mp.get_context("fork")
     queue: Any = ctx.Queue()
@@ -48,7 +49,13 @@ def run_isolated(fn: Callable[[], Any]) -> tuple[Any, float]:
 
     proc = ctx.Process(target=child)
     proc.start()
-    result, peak = queue.get()
+    while True:  # a child that dies (an exception, the OOM killer) must not hang the bench
+        try:
+            result, peak = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not proc.is_alive():
+                raise RuntimeError(f"benchmark child died (exit code {proc.exitcode})") from None
     proc.join()
     return result, peak
 
