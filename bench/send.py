@@ -296,7 +296,8 @@ def main() -> None:
             for rate, (_, _, i) in zip(rates, results, strict=True)
         ]
         report.add(
-            pipeline=f"nurture send, render processes: {results[0][0].render_processes}",
+            pipeline=f"nurture send, render processes: {results[0][0].render_processes}"
+            + (f" ({results[0][0].render_start})" if results[0][0].render_processes else ""),
             msgs_per_s=statistics.median(rates),
             ratio=f"{statistics.median(ratios):.2f}",
             ratio_range=f"{min(ratios):.2f}-{max(ratios):.2f}",
