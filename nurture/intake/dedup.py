@@ -125,7 +125,7 @@ def plan_chunk(rows: Iterable[NormalizedRow], known: Iterable[KnownLead]) -> Chu
     return plan
 
 
-@dataclass
+@dataclass(slots=True)
 class Person:
     """A lead as seen by the fuzzy matcher."""
 
@@ -141,25 +141,28 @@ class Person:
 MAX_BLOCK = 500  # comparisons per new lead; a huge block ("Иванов|и") is cut, newest first
 
 
-@dataclass
+@dataclass(slots=True)
 class _Key:
-    person: Person
+    """What comparing a person needs (and no more: a block index holds one per lead)."""
+
+    id: int
+    email: str | None
+    phone: str | None
     name: str
     company: str
-    digits: list[str]
+    digits: tuple[str, ...]
 
 
 def _key(p: Person) -> _Key:
     company = company_key(p.company)
     name = f"{p.first_name or ''} {p.last_name or ''}".casefold().replace("ё", "е")
-    return _Key(p, name, company, _DIGITS.findall(company))
+    return _Key(p.id, p.email, p.phone, name, company, tuple(_DIGITS.findall(company)))
 
 
 def _similar(a: _Key, b: _Key) -> tuple[float, str] | None:
     if not a.company or not b.company or a.digits != b.digits:
         return None  # "Завод 1" and "Завод 2" are different companies
-    pa, pb = a.person, b.person
-    if (pa.email and pa.email == pb.email) or (pa.phone and pa.phone == pb.phone):
+    if (a.email and a.email == b.email) or (a.phone and a.phone == b.phone):
         return None
     name_score = fuzz.token_sort_ratio(a.name, b.name, score_cutoff=NAME_THRESHOLD)
     if not name_score:
@@ -221,13 +224,13 @@ class BlockIndex:
             if block is None or p.id in self._keys:
                 continue
             k = self._keys[p.id] = _key(p)
-            if block.keys and block.keys[-1].person.id > p.id:
+            if block.keys and block.keys[-1].id > p.id:
                 touched.add(p.name_key or "")
             block.keys.append(k)
             block.names.append(k.name)
         for name_key in touched:  # rare: someone else's older lead arrived late
             block = self._blocks[name_key]
-            block.keys.sort(key=lambda k: k.person.id)
+            block.keys.sort(key=lambda k: k.id)
             block.names = [k.name for k in block.keys]
 
     def matches(self, new: list[Person]) -> list[tuple[int, int, float, str]]:
@@ -253,16 +256,15 @@ class BlockIndex:
                 limit=None,
             )
             for _, name_score, i in sorted(hits, key=lambda h: -h[2]):  # newest first
-                kq = keys[i]
-                q = kq.person
+                q = keys[i]
                 # A pair of two new leads is reported once, newer -> older.
                 if q.id == p.id or (q.id in new_ids and q.id > p.id):
                     continue
-                if not kq.company or kp.digits != kq.digits:
+                if not q.company or kp.digits != q.digits:
                     continue  # "Завод 1" and "Завод 2" are different companies
                 if (p.email and p.email == q.email) or (p.phone and p.phone == q.phone):
                     continue
-                hit = _scored(kp, kq, name_score)
+                hit = _scored(kp, q, name_score)
                 if hit:
                     out.append((p.id, q.id, hit[0], hit[1]))
         return out
