@@ -2,7 +2,8 @@
 
 The planner writes one outbox row per planned e-mail and one touch per planned step. On
 PostgreSQL each foreign key is a trigger that runs a locking probe of the parent row per
-inserted row (``SELECT ... FOR KEY SHARE``); they were a third of the day's write time.
+inserted row (``SELECT ... FOR KEY SHARE``): in the cycle benchmark's baseline insert of
+33,342 touches, the foreign-key triggers took 0.9 s of 1.4 s.
 Nothing deletes outbox rows, tasks, leads or managers (leads are merged, never deleted),
 and every id these columns receive comes from a join on the existing row, so the checks
 could never fail:
