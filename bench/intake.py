@@ -265,7 +265,8 @@ def schema_floor(done: Path, db: Path, chunk: int = 5000) -> int:
     and lead_sources rows that ``done`` (a finished import) ended with, written in
     ``chunk``-row transactions into a fresh database with the same indexes and settings,
     plus the chunk's e-mail and phone lookups that dedup needs. No Python decisions: the
-    part of the gap to the floor that the schema itself costs."""
+    part of the gap to the floor that the schema itself costs. (It holds every row in
+    memory first: its peak memory says nothing about the importer's.)"""
     from nurture.db.session import init_db, make_engine
     from nurture.intake.pipeline import SQLITE_CACHE_KIB, SQLITE_CHECKPOINT_PAGES
 

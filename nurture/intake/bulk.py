@@ -124,7 +124,10 @@ def insert_returning(
     constants: dict[str, Any],
 ) -> list[tuple[Any, ...]]:
     """Insert text-valued ``rows`` (plus ``constants``, the same for every row), skipping
-    those that hit a unique key; the inserted rows' ``returning`` columns come back."""
+    those that hit a unique key; the inserted rows' ``returning`` columns come back.
+
+    On SQLite the caller's transaction must already hold the write lock (have written
+    something): the new rows are found by rowid range."""
     if not rows:
         return []
     pg = is_pg(conn)
