@@ -104,6 +104,17 @@ def insert_rows(
                 for r in rows:
                     copy.write_row(r)
         return
+    _sqlite_insert(cur, table, cols, rows, tail)
+
+
+def _sqlite_insert(
+    cur: Any,
+    table: str,
+    cols: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    tail: tuple[Any, ...],
+) -> None:
+    """``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING``, ``tail`` after each row."""
     marks = ",".join("?" * len(cols))
     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
     cur.executemany(sql, [(*r, *tail) for r in rows] if tail else rows)
@@ -154,11 +165,7 @@ def insert_returning(
     # inserted now are exactly those with a rowid above the largest one before. One
     # executemany and one range read cost half of multi-row ``VALUES ... RETURNING``.
     before = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-    marks = ",".join("?" * len(cols))
-    cur.executemany(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-        [(*r, *tail) for r in rows],
-    )
+    _sqlite_insert(cur, table, cols, rows, tail)
     cur.execute(f"SELECT {ret} FROM {table} WHERE id > ? ORDER BY id", (before,))
     return cur.fetchall()
 
@@ -204,23 +211,25 @@ def select_in(
     columns: tuple[str, ...],
     where: str,
     column: str,
-    values: Sequence[str],
+    values: Sequence[Any],
     *,
-    sqlite_index: str,
+    sqlite_index: str | None,
     page: int = 5000,
 ) -> list[tuple[Any, ...]]:
     """``columns`` of the ``table`` rows matching ``where`` whose ``column`` is one of
     ``values``. PostgreSQL joins an ``unnest`` of one array parameter; SQLite takes
     ``IN (...)`` pages through ``sqlite_index`` (an index on ``column``): left to itself
     it walks ``ix_leads_merged_into_id`` for ``merged_into_id IS NULL``, i.e. every live
-    lead per lookup, which made a big import quadratic."""
+    lead per lookup, which made a big import quadratic. ``None`` for the primary key (a
+    rowid lookup needs no hint)."""
     if not values:
         return []
     cur = driver_cursor(conn)
     cols = ", ".join(f"{table}.{c}" for c in columns)
     if is_pg(conn):
+        array = "bigint[]" if isinstance(values[0], int) else "text[]"
         cur.execute(
-            f"SELECT {cols} FROM unnest(%s::text[]) AS wanted(v) "
+            f"SELECT {cols} FROM unnest(%s::{array}) AS wanted(v) "
             f"JOIN {table} ON {table}.{column} = wanted.v WHERE {where}",
             (list(values),),
         )
@@ -230,7 +239,7 @@ def select_in(
         part = values[i : i + page]
         marks = ",".join("?" * len(part))
         cur.execute(
-            f"SELECT {cols} FROM {table} INDEXED BY {sqlite_index} "
+            f"SELECT {cols} FROM {table}{f' INDEXED BY {sqlite_index}' if sqlite_index else ''} "
             f"WHERE {where} AND {column} IN ({marks})",
             part,
         )

@@ -531,9 +531,9 @@ def _flag_duplicates(
     index.add(people)
     fuzzy.seen_upto = top
     filled = sorted(i for i, f in plan.fills.items() if "name_key" in f)
-    for i in range(0, len(filled), 500):
-        part = filled[i : i + 500]
-        index.add(_persons(conn, f"leads.id IN ({','.join('?' * len(part))})", tuple(part)))
+    if filled:
+        found = select_in(conn, "leads", _PERSON, _FUZZY_POOL, "id", filled, sqlite_index=None)
+        index.add(Person(*rec) for rec in found)
     # ... and blocks seen for the first time are read whole.
     missing = sorted({str(p.name_key) for p in people if p.name_key not in index})
     if missing:
