@@ -201,6 +201,15 @@ class CampaignSpec(_Strict):
                 last += step.after or 0
         return self
 
+    def nominal_days(self) -> list[int]:
+        """Each step's day after enrolment on the campaign's own schedule."""
+        days: list[int] = []
+        last = 0
+        for step in self.steps:
+            last = step.day if step.day is not None else last + (step.after or 0)
+            days.append(last)
+        return days
+
     def template_for(self, step: Step) -> str:
         return step.template or f"{self.slug}/{step.name}"
 

@@ -675,21 +675,19 @@ def decide(session: Session, spec: CampaignSpec, slots: SlotMap, memo: Memo | No
 
 
 def count_plan(session: Session, spec: CampaignSpec) -> PlanSummary:
-    summary = PlanSummary()
-    last = len(spec.steps) - 1
-    rows = session.execute(
-        select(PLAN.c.state, PLAN.c.position, func.count()).group_by(PLAN.c.state, PLAN.c.position)
-    ).all()
-    for state, position, n in rows:
-        if state == "planned":
-            summary.planned += n
-        elif state == "skipped":
-            summary.skipped += n
-        else:
-            summary.shifted += n
-        if position == last and state != "shifted":
-            summary.completed += n
-    return summary
+    """The summary of the staged rows: one scan with filtered counts (a GROUP BY state and
+    step sorted every staged row: twice the time on SQLite)."""
+    p = PLAN.c
+    moved = p.state != "shifted"
+    planned, skipped, shifted, completed = session.execute(
+        select(
+            func.count().filter(p.state == "planned"),
+            func.count().filter(p.state == "skipped"),
+            func.count().filter(not_(moved)),
+            func.count().filter(moved, p.position == len(spec.steps) - 1),
+        )
+    ).one()
+    return PlanSummary(planned=planned, skipped=skipped, shifted=shifted, completed=completed)
 
 
 def queue_planned(
@@ -873,15 +871,26 @@ def write_touches(
     return affected(session, _built(memo, "touches", build))
 
 
-def next_due(spec: CampaignSpec, position: Any, scheduled_at: Any) -> Any:
+# A lead behind its schedule (enrolled while the planner was stopped, a shifted step) catches
+# up one step at a time: ``day: N`` never falls sooner than this many days after the touch
+# just sent, unless the campaign itself puts the two steps closer. Without it, every overdue
+# step went out in the same cycle, at the same moment, until the frequency cap stopped them.
+CATCH_UP_GAP_DAYS = 1
+
+
+def next_due(spec: CampaignSpec, position: Any, scheduled_at: Any, sent: Any) -> Any:
     """When the step after ``position`` falls due, given this step's send time: ``day: N``
-    counts from enrolment (never before this touch), ``after: N`` from this touch."""
+    counts from enrolment (never before this touch, nor within CATCH_UP_GAP_DAYS of it when
+    ``sent``), ``after: N`` from this touch."""
+    nominal = spec.nominal_days()
     whens: dict[int, Any] = {}
     for k, nxt in enumerate(spec.steps[1:]):
         if nxt.anchor == "enrolment":
-            whens[k] = greatest(
-                add_days(Enrollment.enrolled_at, _int(nxt.delay_days)), scheduled_at
-            )
+            gap = min(CATCH_UP_GAP_DAYS, nominal[k + 1] - nominal[k])
+            earliest = scheduled_at
+            if gap > 0:
+                earliest = case((sent, add_days(scheduled_at, _int(gap))), else_=scheduled_at)
+            whens[k] = greatest(add_days(Enrollment.enrolled_at, _int(nxt.delay_days)), earliest)
         else:
             whens[k] = add_days(scheduled_at, _int(nxt.delay_days))
     if not whens:
@@ -915,7 +924,7 @@ def advance(
                 next_position=case((moved, p.position + 1), else_=p.position),
                 next_due_at=case(
                     (finished, null()),
-                    (moved, next_due(spec, p.position, p.scheduled_at)),
+                    (moved, next_due(spec, p.position, p.scheduled_at, p.state == "planned")),
                     else_=add_days(greatest(p.due_at, ts(now)), _int(1)),
                 ),
                 status=case((finished, literal("completed")), else_=literal("active")),

@@ -86,6 +86,57 @@ def test_steps_due_right_after_the_previous_are_planned_in_the_same_cycle(
     assert not again.did_anything
 
 
+BEHIND = """
+slug: behind
+name: Behind
+priority: 5
+audience: {event_kinds: [seminar]}
+window: {start: "00:00", end: "23:59", days: [mon-sun], holidays: false}
+steps:
+  - {name: hello, day: 0, channel: email}
+  - {name: call, day: 1, channel: reminder}
+  - {name: note, day: 2, channel: reminder}
+  - {name: same-day, day: 2, channel: reminder}
+"""
+
+
+def test_a_lead_behind_its_schedule_catches_up_a_step_a_day_not_in_a_burst(
+    world: World,
+) -> None:
+    """Enrolled ten days ago and never planned: every step is overdue. The cycle sends one
+    step per day (a day after the touch just sent), except steps the campaign itself puts on
+    the same day, which go out together."""
+    campaign, _ = world.load_text(BEHIND)
+    lead = world.lead(kind="seminar")
+    long_ago = NOW - timedelta(days=10)
+    world.session.add(
+        Enrollment(
+            lead_id=lead.id,
+            campaign_id=campaign.id,
+            cycle=1,
+            status="active",
+            next_position=0,
+            next_due_at=long_ago,
+            enrolled_at=long_ago,
+        )
+    )
+    world.session.flush()
+    planned_by_day = []
+    for day in range(4):
+        summary = run_cycle(world.session, now=NOW + timedelta(days=day))
+        planned_by_day.append(summary.planned)
+    assert planned_by_day == [1, 1, 2, 0]
+    touches = list(
+        world.session.scalars(
+            select(Touch).where(Touch.lead_id == lead.id).order_by(Touch.position)
+        )
+    )
+    at = [t.scheduled_at for t in touches]
+    assert [t.position for t in touches] == [0, 1, 2, 3]
+    assert at[1] - at[0] >= timedelta(days=1) and at[2] - at[1] >= timedelta(days=1)
+    assert at[3] == at[2]  # "day: 2" twice: the same send time
+
+
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite: one writer
 def test_two_planners_at_once_plan_and_advance_nothing_twice(
     backend: str, fresh_db: str, simple_campaign: Callable[..., str]
