@@ -306,7 +306,7 @@ def schema_floor(done: Path, db: Path, chunk: int = 5000) -> int:
             wanted = sorted({p[col] for p in people if p[col]})  # dedup's lookups
             if wanted:
                 con.execute(
-                    f"SELECT id FROM leads INDEXED BY ix_leads_{name} "
+                    f"SELECT id FROM leads INDEXED BY uq_leads_{name}_active "
                     f"WHERE merged_into_id IS NULL AND {name} IN ({','.join('?' * len(wanted))})",
                     wanted,
                 ).fetchall()

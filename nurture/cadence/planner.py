@@ -273,7 +273,12 @@ def _stop_condition(rule: str, slug: str) -> ColumnElement[bool]:
             engaged("unsubscribe", since_enrolment=False),
             Enrollment.lead_id.in_(
                 select(Lead.id)
-                .join(Suppression, Suppression.email == Lead.email)
+                # live leads only (merged ones stop anyway): the lookup by e-mail is then
+                # the partial unique index, the only e-mail index leads has
+                .join(
+                    Suppression,
+                    and_(Suppression.email == Lead.email, Lead.merged_into_id.is_(None)),
+                )
                 .where(
                     Suppression.scope.in_(["*", slug]),
                     Suppression.reason.in_(["unsubscribe", "complaint"]),

@@ -69,10 +69,10 @@ class Lead(Base):
 
     __tablename__ = "leads"
     __table_args__ = (
-        Index("ix_leads_email", "email"),
-        Index("ix_leads_phone", "phone"),
         Index("ix_leads_owner_status", "owner_id", "status"),
-        # One live lead per e-mail and per phone, even with two importers at once.
+        # One live lead per e-mail and per phone, even with two importers at once; also the
+        # lookup indexes by e-mail and phone (0009 dropped the plain ones: queries say
+        # ``merged_into_id IS NULL`` and use these)
         Index(
             "uq_leads_email_active",
             "email",

@@ -285,7 +285,7 @@ def _known_leads(conn: Connection, rows: list[NormalizedRow]) -> list[KnownLead]
             "leads.merged_into_id IS NULL",
             column,
             values,
-            sqlite_index=f"ix_leads_{column}",
+            sqlite_index=f"uq_leads_{column}_active",
         ):
             if rec[0] not in found:
                 found[rec[0]] = KnownLead(rec[0], dict(zip(LEAD_COLUMNS, rec[1:], strict=True)))
@@ -326,7 +326,7 @@ def _resolve_new(
             "leads.merged_into_id IS NULL",
             column,
             wanted,
-            sqlite_index=f"ix_leads_{column}",
+            sqlite_index=f"uq_leads_{column}_active",
         )
         found[column] = {value: int(lead_id) for lead_id, value in hits}
     for i in missing:
