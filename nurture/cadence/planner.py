@@ -559,9 +559,7 @@ def by_position(position: Any, values: list[Any], type_: Any = String) -> Any:
 Memo = dict[str, Any]
 
 
-def _built(memo: Memo | None, key: str, build: Callable[[], Any]) -> Any:
-    if memo is None:
-        return build()
+def _built(memo: Memo, key: str, build: Callable[[], Any]) -> Any:
     if key not in memo:
         memo[key] = build()
     return memo[key]
@@ -574,7 +572,7 @@ def stage(
     *,
     now: datetime,
     horizon: datetime,
-    memo: Memo | None = None,
+    memo: Memo,
 ) -> int:
     """Stage every due enrolment of ``campaign`` into ``cadence_plan`` (one statement): the
     lead's zone, country and slot hour, and whether the step's condition holds (evaluated
@@ -642,7 +640,7 @@ def stage(
     return n
 
 
-def decide(session: Session, spec: CampaignSpec, slots: SlotMap, memo: Memo | None = None) -> None:
+def decide(session: Session, spec: CampaignSpec, slots: SlotMap, memo: Memo) -> None:
     """Give each staged row its send slot in the lead's zone (written first for the zones
     the slot map lacks) and its state: ``skipped`` (the step's condition is false),
     ``shifted`` (the cap refuses it) or ``planned``. A row without a slot stays shifted."""
@@ -700,9 +698,7 @@ def count_plan(session: Session, spec: CampaignSpec) -> PlanSummary:
     return PlanSummary(planned=planned, skipped=skipped, shifted=shifted, completed=completed)
 
 
-def queue_planned(
-    session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo | None = None
-) -> int:
+def queue_planned(session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo) -> int:
     """Queue the planned e-mails of the staged rows in the outbox (contract: dedupe key,
     message id, status 'queued', next_attempt_at = scheduled send time)."""
 
@@ -752,9 +748,7 @@ def queue_planned(
     return affected(session, _built(memo, "outbox", build))
 
 
-def create_planned_tasks(
-    session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo | None = None
-) -> int:
+def create_planned_tasks(session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo) -> int:
     """Create the owner's call/reminder tasks for the staged planned rows."""
 
     def build() -> Any:
@@ -817,7 +811,7 @@ def write_touches(
     *,
     now: datetime,
     linked: bool,
-    memo: Memo | None = None,
+    memo: Memo,
 ) -> int:
     """Insert the planned and skipped touches, already pointing at their outbox rows or
     tasks (found by key, so rows an earlier run inserted are linked too): no second pass."""
@@ -908,9 +902,7 @@ def next_due(spec: CampaignSpec, position: Any, scheduled_at: Any, sent: Any) ->
     return case(whens, value=position, else_=null())
 
 
-def advance(
-    session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo | None = None
-) -> None:
+def advance(session: Session, spec: CampaignSpec, *, now: datetime, memo: Memo) -> None:
     """Move the staged enrolments on: to the next step (completed after the last), or, when
     the cap refused them, a day later (shifted, never dropped). Values come from the staged
     row, and only an enrolment still where it was staged moves: a second worker that staged

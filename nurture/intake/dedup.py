@@ -159,10 +159,16 @@ def _key(p: Person) -> _Key:
     return _Key(p.id, p.email, p.phone, name, company, tuple(_DIGITS.findall(company)))
 
 
-def _similar(a: _Key, b: _Key) -> tuple[float, str] | None:
+def _comparable(a: _Key, b: _Key) -> bool:
+    """Both have a company, the same numbers in it ("Завод 1" and "Завод 2" are different
+    companies), and no shared contact (that would be the same person, not a possible one)."""
     if not a.company or not b.company or a.digits != b.digits:
-        return None  # "Завод 1" and "Завод 2" are different companies
-    if (a.email and a.email == b.email) or (a.phone and a.phone == b.phone):
+        return False
+    return not ((a.email and a.email == b.email) or (a.phone and a.phone == b.phone))
+
+
+def _similar(a: _Key, b: _Key) -> tuple[float, str] | None:
+    if not _comparable(a, b):
         return None
     name_score = fuzz.token_sort_ratio(a.name, b.name, score_cutoff=NAME_THRESHOLD)
     if not name_score:
@@ -260,9 +266,7 @@ class BlockIndex:
                 # A pair of two new leads is reported once, newer -> older.
                 if q.id == p.id or (q.id in new_ids and q.id > p.id):
                     continue
-                if not q.company or kp.digits != q.digits:
-                    continue  # "Завод 1" and "Завод 2" are different companies
-                if (p.email and p.email == q.email) or (p.phone and p.phone == q.phone):
+                if not _comparable(kp, q):
                     continue
                 hit = _scored(kp, q, name_score)
                 if hit:

@@ -358,12 +358,11 @@ def process_chunk(
     event_id: int,
     file_name: str,
     event_date: date | None,
-    fuzzy: FuzzyState | None = None,
+    fuzzy: FuzzyState,
 ) -> _ChunkResult:
     """Write one normalised chunk inside the caller's transaction (see module doc)."""
     res = _ChunkResult()
     batch = BATCHES
-    fuzzy = fuzzy or FuzzyState()
     pg = is_pg(conn)
     # Take the write lock first (SQLite), or the intake lock (PostgreSQL).
     if pg:

@@ -53,11 +53,14 @@ _LEAD_QUERY = select(*(_LEADS.c[name] for name in (*LEAD_FIELDS, *FLAG_FIELDS)))
 )
 
 
+def _with_full_name(data: dict[str, Any]) -> dict[str, Any]:
+    data["full_name"] = " ".join(p for p in (data["first_name"], data["last_name"]) if p)
+    return data
+
+
 def lead_context(lead: Lead) -> dict[str, Any]:
     """The ``lead`` variable of a template: plain data, plus ``full_name``."""
-    data = {name: getattr(lead, name) for name in LEAD_FIELDS}
-    data["full_name"] = " ".join(p for p in (lead.first_name, lead.last_name) if p)
-    return data
+    return _with_full_name({name: getattr(lead, name) for name in LEAD_FIELDS})
 
 
 class Claimer:
@@ -93,9 +96,7 @@ class Claimer:
         for i in range(0, len(lead_ids), 1000):
             chunk = {"ids": lead_ids[i : i + 1000]}
             for values in session.execute(_LEAD_QUERY, chunk).all():
-                data = dict(zip(LEAD_FIELDS, values[:n], strict=True))
-                names = (data["first_name"], data["last_name"])
-                data["full_name"] = " ".join(p for p in names if p)
+                data = _with_full_name(dict(zip(LEAD_FIELDS, values[:n], strict=True)))
                 leads[data["id"]] = data
                 do_not_contact, unsubscribed_at, email_status = values[n:]
                 flags[data["id"]] = LeadFlags(
