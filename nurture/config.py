@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     )
     unsubscribe_mailto: str = Field(default="unsubscribe@nurture.example")
     batch_size: int = Field(default=5000, ge=1, description="Rows per set-based batch.")
+    import_commit_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description=(
+            "Intake: input rows per transaction (whole chunks). A killed import redoes at most "
+            "this many; other writers wait for the commit. SQLite rewrites every index page a "
+            "commit touched, so fewer commits make a big import faster."
+        ),
+    )
     first_contact_hours: float = Field(
         default=4, gt=0, description="Routing: business hours a manager has for first contact."
     )
