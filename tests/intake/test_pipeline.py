@@ -78,6 +78,17 @@ def check_invariants(engine: Engine, batch_id: int) -> ImportBatch:
         assert b.created + b.merged + b.quarantined == b.rows
         assert sources == b.created + b.merged
         assert quarantined == b.quarantined
+        # lead_sources has no foreign keys (0010): every row names a lead and the batch's event
+        orphans = s.scalar(
+            select(func.count())
+            .select_from(LeadSource)
+            .outerjoin(Lead, Lead.id == LeadSource.lead_id)
+            .where(
+                LeadSource.batch_id == batch_id,
+                (Lead.id.is_(None)) | (LeadSource.event_id != b.event_id),
+            )
+        )
+        assert orphans == 0
         for column in (Lead.email, Lead.phone):
             dup = s.execute(
                 select(column, func.count())
