@@ -262,12 +262,16 @@ def floor(flat: Path, db: Path) -> int:
 
 def normalise_only(files: list[Path]) -> int:
     """The importer's reading and normalising stage alone, in one process, no database:
-    the same ``open_table`` and ``prepare_rows`` the importer's helper process runs. The
-    import runs this stage beside its writes (two processes), so it cannot take less."""
+    the same ``open_table`` and ``prepare_rows`` the importer's helper process runs, with
+    its garbage-collection regime (young generations after each chunk). The import runs
+    this stage beside its writes (two processes), so it cannot take less."""
+    import gc
+
     from nurture.intake.headers import recogniser, resolve_columns
     from nurture.intake.pipeline import detect_locale, prepare_rows, row_context
     from nurture.intake.reading import open_table
 
+    gc.disable()
     rows = 0
     for path in files:
         table = open_table(path, recogniser(None))
@@ -281,6 +285,7 @@ def normalise_only(files: list[Path]) -> int:
                     chunk, header=table.header, columns=columns, ctx=ctx, file_name=path.name
                 ).count
                 chunk = []
+                gc.collect(1)
         if chunk:
             rows += prepare_rows(
                 chunk, header=table.header, columns=columns, ctx=ctx, file_name=path.name
