@@ -4,7 +4,7 @@ The provenance table is append-only and written by the importer in the same tran
 that creates or locks the lead, event and batch it names (merges and unmerges move rows
 between live leads); nothing deletes leads, events or batches. The constraints checked
 each written row with a trigger on PostgreSQL (three ``SELECT ... FOR KEY SHARE`` per
-row): a third of a 200,000-row PostgreSQL import (29.5 s against 19 s without them).
+row): a 200,000-row PostgreSQL import took 44.7-47.5 s with them, 26.5-28.7 s without.
 The tests check the references after every import instead (``check_invariants``).
 On SQLite the table is rebuilt (batch mode); its indexes stay.
 
