@@ -400,24 +400,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with timed() as t_floor:
             (kept, floor_mb) = run_isolated(lambda: floor(flat, tmp / "floor.db"))
         print(f"floor: {t_floor.seconds:.2f} s", file=sys.stderr, flush=True)
-        report.add(
-            run="floor (pandas + sqlite3)",
-            seconds=t_floor.seconds,
-            rows_per_s=args.rows / t_floor.seconds,
-            peak_mb=floor_mb,
-            ratio=1.0,
-            created=kept,
-        )
+
+        def add(run: str, seconds: float, peak_mb: float, **counts: int) -> None:
+            report.add(
+                run=run,
+                seconds=seconds,
+                rows_per_s=args.rows / seconds,
+                peak_mb=peak_mb,
+                ratio=seconds / t_floor.seconds,
+                **counts,
+            )
+
+        add("floor (pandas + sqlite3)", t_floor.seconds, floor_mb, created=kept)
         with timed() as t_norm:
             normalised, norm_mb = run_isolated(lambda: normalise_only(files))
-        report.add(
-            run="normalising alone (no database)",
-            seconds=t_norm.seconds,
-            rows_per_s=args.rows / t_norm.seconds,
-            peak_mb=norm_mb,
-            ratio=t_norm.seconds / t_floor.seconds,
-            rows=normalised,
-        )
+        add("normalising alone (no database)", t_norm.seconds, norm_mb, rows=normalised)
         targets = [("nurture sqlite", f"sqlite:///{tmp / 'nurture.db'}", None)]
         if not args.no_postgres:
             pg = pg_schema()
@@ -430,26 +427,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             finally:
                 if schema:
                     drop_pg_schema(schema)
-            report.add(
-                run=label,
-                seconds=t.seconds,
-                rows_per_s=args.rows / t.seconds,
-                peak_mb=peak,
-                ratio=t.seconds / t_floor.seconds,
-                **totals,
-            )
+            add(label, t.seconds, peak, **totals)
             print(f"{label}: {report.rows[-1]}", file=sys.stderr, flush=True)
             if label == "nurture sqlite":
                 with timed() as t_schema:
                     kept_schema, schema_mb = run_isolated(
                         lambda: schema_floor(tmp / "nurture.db", tmp / "schema.db")
                     )
-                report.add(
-                    run="schema floor (sqlite3, Nurture's tables)",
-                    seconds=t_schema.seconds,
-                    rows_per_s=args.rows / t_schema.seconds,
-                    peak_mb=schema_mb,
-                    ratio=t_schema.seconds / t_floor.seconds,
+                add(
+                    "schema floor (sqlite3, Nurture's tables)",
+                    t_schema.seconds,
+                    schema_mb,
                     created=kept_schema,
                 )
         report.print()

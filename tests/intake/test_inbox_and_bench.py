@@ -96,5 +96,6 @@ def test_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     out = bench.main(["--rows", "400", "--no-postgres"])
     runs = {r["run"]: r for r in out["rows"]}
     assert runs["nurture sqlite"]["rows"] == 400
+    assert runs["normalising alone (no database)"]["rows"] == 400  # every row normalised
     r = runs["nurture sqlite"]
     assert r["created"] + r["merged"] + r["quarantined"] == 400
