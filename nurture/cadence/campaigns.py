@@ -191,14 +191,10 @@ class CampaignSpec(_Strict):
             raise ValueError(f"step names must be unique: {', '.join(dupes)}")
         if self.steps[0].day is None:
             raise ValueError("the first step needs 'day' (days after enrolment)")
-        last = 0
-        for step in self.steps:
-            if step.day is not None:
-                if step.day < last:
-                    raise ValueError(f"step {step.name!r}: day {step.day} is before day {last}")
-                last = step.day
-            else:
-                last += step.after or 0
+        before = [0, *self.nominal_days()]  # the day of the step before each step
+        for step, last in zip(self.steps, before, strict=False):
+            if step.day is not None and step.day < last:
+                raise ValueError(f"step {step.name!r}: day {step.day} is before day {last}")
         return self
 
     def nominal_days(self) -> list[int]:

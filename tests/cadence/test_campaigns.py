@@ -64,6 +64,13 @@ steps:
         (GOOD.replace("channel: email", "channel: fax"), 4, "steps.0.channel"),
         (GOOD.replace("slug: demo", "slug: Demo Campaign"), 1, "slug"),
         (GOOD + "  - {name: hello, day: 2, channel: email}\n", 1, "unique"),
+        (
+            GOOD
+            + "  - {name: call, after: 5, channel: call}\n"
+            + "  - {name: x, day: 3, channel: email}\n",
+            1,
+            "day 3 is before day 5",
+        ),
         (GOOD + 'audience:\n  where: "country = "\n', 6, "audience.where"),
         (GOOD + "  - {name: x, day: 1, after: 2, channel: call}\n", 5, "exactly one"),
         (GOOD + "window: {start: '19:00', end: '09:00'}\n", 5, "window"),
