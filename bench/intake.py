@@ -268,7 +268,7 @@ def normalise_only(files: list[Path]) -> int:
     import gc
 
     from nurture.intake.headers import recogniser, resolve_columns
-    from nurture.intake.pipeline import detect_locale, prepare_rows, row_context
+    from nurture.intake.pipeline import _chunks, detect_locale, prepare_rows, row_context
     from nurture.intake.reading import open_table
 
     gc.disable()
@@ -277,19 +277,11 @@ def normalise_only(files: list[Path]) -> int:
         table = open_table(path, recogniser(None))
         columns = resolve_columns(table.header, None)
         ctx = row_context(None, detect_locale(table))
-        chunk: list[tuple[int, list[str]]] = []
-        for numbered in table.rows():
-            chunk.append(numbered)
-            if len(chunk) == 5000:
-                rows += prepare_rows(
-                    chunk, header=table.header, columns=columns, ctx=ctx, file_name=path.name
-                ).count
-                chunk = []
-                gc.collect(1)
-        if chunk:
+        for chunk in _chunks(table.rows(), 5000):  # the importer's chunking
             rows += prepare_rows(
                 chunk, header=table.header, columns=columns, ctx=ctx, file_name=path.name
             ).count
+            gc.collect(1)
     return rows
 
 
