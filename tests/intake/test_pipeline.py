@@ -336,6 +336,69 @@ def test_helper_process_error_reaches_the_importer(
     assert scalar(db, select(func.count()).select_from(LeadSource)) == 0
 
 
+def test_helper_process_that_dies_fails_the_import_with_its_exit_code(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper killed mid-file (out of memory, say) closes its end of the pipe: the
+    importer stops with one clear error instead of waiting for chunks that never come."""
+    from nurture.intake import pipeline
+
+    def dying(*args: object, **kwargs: object) -> object:
+        os._exit(3)
+
+    p = write_csv(tmp_path / "die.csv", HEADER_RU, gen_rows(500, seed=6, people=300))
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "prepare_rows", dying)
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        import_file(p, event="Dies", engine=db, chunk_size=100)
+    assert scalar(db, select(func.count()).select_from(LeadSource)) == 0
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status  # exited, waiting for a parent to reap it
+
+
+@pytest.mark.slow
+def test_helper_process_stops_when_the_importer_is_killed(fresh_db: str, tmp_path: Path) -> None:
+    """The helper holds no reader end of the pipe: once the importer is gone its next
+    send fails and it exits, instead of normalising the rest of the file for nobody."""
+    p = write_csv(tmp_path / "orphan.csv", HEADER_RU, gen_rows(3000, seed=8, people=900))
+    pids = tmp_path / "helper.pid"
+    script = tmp_path / "importer.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from nurture.intake import pipeline\n"
+        "pipeline.PARALLEL_FROM_BYTES = 0\n"
+        "original = pipeline.prepare_rows\n"
+        "def prepare(*args, **kwargs):\n"
+        f"    Path({str(pids)!r}).write_text(str(os.getpid()))\n"
+        "    return original(*args, **kwargs)\n"
+        "pipeline.prepare_rows = prepare\n"
+        "def slow(*args, **kwargs):\n"
+        "    time.sleep(60)\n"
+        "pipeline.process_chunk = slow\n"
+        f"pipeline.import_file(Path({str(p)!r}), event='Orphan', chunk_size=50)\n"
+    )
+    env = {**os.environ, "NURTURE_DATABASE_URL": fresh_db}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=REPO)
+    deadline = time.monotonic() + 60
+    while not pids.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    helper = int(pids.read_text())
+    assert helper != proc.pid and not _gone(helper)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while not _gone(helper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(helper)
+
+
 def test_a_person_created_meanwhile_by_another_importer_is_reused(db: Engine) -> None:
     """The lost-race path: the planned new lead already exists (by e-mail or by phone)."""
     from nurture.db.base import utcnow
@@ -361,11 +424,10 @@ def test_a_person_created_meanwhile_by_another_importer_is_reused(db: Engine) ->
 def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
     """The helper sends chunks as plain tuples: every field, warning, reason and date
     must arrive (only the raw cells stay behind: ``raw_json`` carries them)."""
-    import pickle
     from dataclasses import replace
 
     from nurture.intake.normalize import RowContext
-    from nurture.intake.pipeline import _WIRE_FIELDS, prepare_rows
+    from nurture.intake.pipeline import _Prepared, prepare_rows
 
     header = ["ФИО", "E-mail", "Телефон", "Компания", "Должность", "Город", "Страна", "Дата"]
     numbered = [
@@ -399,7 +461,7 @@ def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
     prepared = prepare_rows(
         numbered, header=header, columns=columns, ctx=RowContext(), file_name="x.csv"
     )
-    back = pickle.loads(pickle.dumps(prepared))
+    back = _Prepared.from_wire(memoryview(b"c" + prepared.to_wire())[1:])  # as the pipe has it
     assert (back.first_row, back.last_row, back.blank_rows) == (2, 5, [3])
 
     def comparable(r: Any) -> Any:  # a field set to None and an absent field read the same
@@ -408,4 +470,4 @@ def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
     assert [comparable(r) for r in back.rows] == [comparable(r) for r in prepared.rows]
     assert any(r.warnings for r in back.rows) and any(not r.ok for r in back.rows)
     assert all(r.raw_json for r in back.rows)
-    assert set().union(*(r.fields for r in prepared.rows)) <= set(_WIRE_FIELDS)
+    assert any(r.met_on for r in back.rows)
