@@ -471,3 +471,14 @@ def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
     assert any(r.warnings for r in back.rows) and any(not r.ok for r in back.rows)
     assert all(r.raw_json for r in back.rows)
     assert any(r.met_on for r in back.rows)
+
+
+def test_chunks_start_small_and_grow_to_the_chunk_size() -> None:
+    """The helper's first chunks are small so the importer starts writing at once."""
+    from nurture.intake.pipeline import _chunks
+
+    sizes = [len(c) for c in _chunks(iter(range(30)), 10, first=3)]
+    assert sizes == [3, 5, 8, 10, 4]
+    assert [len(c) for c in _chunks(iter(range(25)), 10)] == [10, 10, 5]
+    assert [len(c) for c in _chunks(iter(range(12)), 10, first=50)] == [10, 2]
+    assert [x for c in _chunks(iter(range(30)), 10, first=3) for x in c] == list(range(30))
