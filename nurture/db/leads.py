@@ -62,7 +62,6 @@ class ImportBatch(Base):
 
 
 ACTIVE = text("merged_into_id IS NULL")
-MERGED = text("merged_into_id IS NOT NULL")
 
 
 class Lead(Base):
@@ -71,14 +70,6 @@ class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
         Index("ix_leads_owner_status", "owner_id", "status"),
-        # Merged leads only (0011): live ones are nearly all, and their entries were one
-        # more B-tree insert per imported lead that no query reads
-        Index(
-            "ix_leads_merged_into_id",
-            "merged_into_id",
-            sqlite_where=MERGED,
-            postgresql_where=MERGED,
-        ),
         # One live lead per e-mail and per phone, even with two importers at once; also the
         # lookup indexes by e-mail and phone (0009 dropped the plain ones: queries say
         # ``merged_into_id IS NULL`` and use these)
@@ -119,7 +110,7 @@ class Lead(Base):
     email_status: Mapped[str] = mapped_column(String(20), default="ok")  # ok|undeliverable
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     unsubscribed_at: Mapped[datetime | None]
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Blocking key for fuzzy duplicate search: casefolded surname | first initial.
     name_key: Mapped[str | None] = mapped_column(String(120), index=True)

@@ -263,10 +263,9 @@ def select_in(
     """``columns`` of the ``table`` rows matching ``where`` whose ``column`` is one of
     ``values``. PostgreSQL joins an ``unnest`` of one array parameter; SQLite takes
     ``IN (...)`` pages through ``sqlite_index`` (an index on ``column``): left to itself
-    it once walked ``ix_leads_merged_into_id`` for ``merged_into_id IS NULL``, i.e. every
-    live lead per lookup, which made a big import quadratic (that index holds merged
-    leads only since 0011, but the planner's choice is not ours to trust at a million
-    rows). ``None`` for the primary key (a rowid lookup needs no hint)."""
+    it walks ``ix_leads_merged_into_id`` for ``merged_into_id IS NULL``, i.e. every live
+    lead per lookup, which made a big import quadratic. ``None`` for the primary key (a
+    rowid lookup needs no hint)."""
     if not values:
         return []
     cur = driver_cursor(conn)
