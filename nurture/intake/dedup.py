@@ -153,13 +153,10 @@ class _Key:
     digits: tuple[str, ...]
 
 
-def _name(p: Person) -> str:
-    return f"{p.first_name or ''} {p.last_name or ''}".casefold().replace("ё", "е")
-
-
 def _key(p: Person) -> _Key:
     company = company_key(p.company)
-    return _Key(p.id, p.email, p.phone, _name(p), company, tuple(_DIGITS.findall(company)))
+    name = f"{p.first_name or ''} {p.last_name or ''}".casefold().replace("ё", "е")
+    return _Key(p.id, p.email, p.phone, name, company, tuple(_DIGITS.findall(company)))
 
 
 def _comparable(a: _Key, b: _Key) -> bool:
@@ -197,23 +194,21 @@ def similarity(a: Person, b: Person) -> tuple[float, str] | None:
 
 @dataclass
 class _Block:
-    ids: list[int] = field(default_factory=list)  # ascending
-    names: list[str] = field(default_factory=list)  # _name of ids[i], for rapidfuzz
+    keys: list[_Key] = field(default_factory=list)  # ascending id
+    names: list[str] = field(default_factory=list)  # keys[i].name, for rapidfuzz
 
 
 class BlockIndex:
-    """The leads of every name block seen so far.
+    """The leads of every name block seen so far, with their comparison keys.
 
     An import keeps one for all its chunks: a block ("anna|s|omeg") is read from the
     database once and then grows with the leads created since, instead of being read and
     re-keyed for every chunk that touches it (at a million rows some blocks hold hundreds
     of people, and every chunk touched them all). Names are compared in one rapidfuzz call
-    per new lead and block; the company, digit and contact checks run only on name hits,
-    so a member's comparison key is made the first time it is a hit (most never are)."""
+    per new lead and block; the company, digit and contact checks run only on name hits."""
 
     def __init__(self) -> None:
         self._blocks: dict[str, _Block] = {}
-        self._people: dict[int, Person] = {}
         self._keys: dict[int, _Key] = {}
 
     def __contains__(self, name_key: object) -> bool:
@@ -230,27 +225,19 @@ class BlockIndex:
     def add(self, people: Iterable[Person]) -> None:
         """Add people of open blocks (others, and ones already here, are ignored)."""
         touched: set[str] = set()
-        blocks, known = self._blocks, self._people
         for p in people:
-            block = blocks.get(p.name_key or "")
-            if block is None or p.id in known:
+            block = self._blocks.get(p.name_key or "")
+            if block is None or p.id in self._keys:
                 continue
-            known[p.id] = p
-            if block.ids and block.ids[-1] > p.id:
+            k = self._keys[p.id] = _key(p)
+            if block.keys and block.keys[-1].id > p.id:
                 touched.add(p.name_key or "")
-            block.ids.append(p.id)
-            block.names.append(_name(p))
+            block.keys.append(k)
+            block.names.append(k.name)
         for name_key in touched:  # rare: someone else's older lead arrived late
-            block = blocks[name_key]
-            pairs = sorted(zip(block.ids, block.names, strict=True))
-            block.ids = [i for i, _ in pairs]
-            block.names = [n for _, n in pairs]
-
-    def _key(self, lead_id: int) -> _Key:
-        k = self._keys.get(lead_id)
-        if k is None:
-            k = self._keys[lead_id] = _key(self._people[lead_id])
-        return k
+            block = self._blocks[name_key]
+            block.keys.sort(key=lambda k: k.id)
+            block.names = [k.name for k in block.keys]
 
     def matches(self, new: list[Person]) -> list[tuple[int, int, float, str]]:
         """``(lead_id, candidate_id, similarity, reason)`` for each of ``new`` (already
@@ -261,9 +248,9 @@ class BlockIndex:
             block = self._blocks.get(p.name_key or "")
             if block is None:
                 continue
-            start = max(0, len(block.ids) - MAX_BLOCK)
-            ids = block.ids[start:]
-            kp = self._key(p.id) if p.id in self._people else _key(p)
+            start = max(0, len(block.keys) - MAX_BLOCK)
+            keys = block.keys[start:]
+            kp = self._keys.get(p.id) or _key(p)
             if not kp.company:
                 continue
             hits = process.extract(
@@ -275,11 +262,10 @@ class BlockIndex:
                 limit=None,
             )
             for _, name_score, i in sorted(hits, key=lambda h: -h[2]):  # newest first
-                q_id = ids[i]
+                q = keys[i]
                 # A pair of two new leads is reported once, newer -> older.
-                if q_id == p.id or (q_id in new_ids and q_id > p.id):
+                if q.id == p.id or (q.id in new_ids and q.id > p.id):
                     continue
-                q = self._key(q_id)
                 if not _comparable(kp, q):
                     continue
                 hit = _scored(kp, q, name_score)
