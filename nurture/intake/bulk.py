@@ -49,8 +49,9 @@ def to_db(pg: bool, value: Any) -> Any:
     return value
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # built once: ``json.dumps`` with
-# a keyword argument builds a new encoder per call (a fifth of serialising a raw row)
+# Built once: ``json.dumps`` with a keyword argument builds a new encoder per call (a
+# quarter of the time it takes to serialise a raw row).
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def dumps(value: Any) -> str:

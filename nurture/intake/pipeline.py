@@ -22,7 +22,7 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable, Generator, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -616,19 +616,18 @@ def _prepared_chunks(
     def helper() -> None:
         reader.close()  # the importer's end: once it is gone, a send fails and we stop
         gc.disable()  # see _young_gc_only
+        gone = (BrokenPipeError, ConnectionResetError)  # the importer is gone (killed)
         try:
-            try:
-                for numbered in _chunks(table.rows(), chunk_size, first=FIRST_CHUNK):
-                    writer.send_bytes(b"c" + prepare(numbered).to_wire())
-                    gc.collect(1)
-                writer.send_bytes(b"x")
-            except (BrokenPipeError, ConnectionResetError):
-                raise
-            except Exception as exc:  # handed to the importer, which raises it
-                state = (type(exc), exc.args, dict(vars(exc)))
+            for numbered in _chunks(table.rows(), chunk_size, first=FIRST_CHUNK):
+                writer.send_bytes(b"c" + prepare(numbered).to_wire())
+                gc.collect(1)
+            writer.send_bytes(b"x")
+        except gone:
+            return
+        except Exception as exc:  # handed to the importer, which raises it
+            state = (type(exc), exc.args, dict(vars(exc)))
+            with suppress(*gone):
                 writer.send_bytes(b"e" + pickle.dumps(state))
-        except (BrokenPipeError, ConnectionResetError):  # the importer is gone (killed)
-            pass
 
     proc = ctx.Process(target=helper, name="nurture-intake-normalise", daemon=True)
     proc.start()
