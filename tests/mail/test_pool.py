@@ -47,7 +47,8 @@ async def claim_then_die(self, limit, now, done):
     return await claim(self, limit, now, done)
 
 RenderPool.claim = claim_then_die
-print(json.dumps(send_due(render_workers=1, pool_threshold=1, batch_size=20).as_dict()))
+options = dict(render_workers=1, pool_threshold=1, batch_size=20, wait_for_pool=True)
+print(json.dumps(send_due(**options).as_dict()))
 """
 
 
@@ -112,7 +113,9 @@ def test_forked_workers_claim_render_and_record_every_message_once(
 def test_a_forked_worker_that_dies_loses_nothing_and_sends_nothing_twice(
     fresh_db: str, smtp_server: SmtpServer
 ) -> None:
-    emails = [f"d{i}@example.com" for i in range(120)]
+    # The worker claims at most two requests of 50 before it dies (the pool is up before the
+    # first claim): with 300 rows the sender always has rows left to claim by itself.
+    emails = [f"d{i}@example.com" for i in range(300)]
     with session_scope() as s:
         ids = add_leads(s, emails)
         queue_messages(s, ids, emails)
