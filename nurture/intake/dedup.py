@@ -248,6 +248,8 @@ class BlockIndex:
             block = self._blocks.get(p.name_key or "")
             if block is None:
                 continue
+            if len(block.keys) == 1 and block.keys[0].id == p.id:
+                continue  # alone in its block (most leads: name keys are nearly unique)
             start = max(0, len(block.keys) - MAX_BLOCK)
             keys = block.keys[start:]
             kp = self._keys.get(p.id) or _key(p)
