@@ -16,18 +16,9 @@ from nurture.config import get_settings
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-#: Page size of a database Nurture creates (SQLite's default is 4 KiB; an existing file
-#: keeps its own). Written at a million leads' import into Nurture's schema, 16 KiB pages
-#: made the commits 4x cheaper (fewer, fuller pages of the randomly keyed e-mail, phone and
-#: name indexes go to the WAL) and the inserts ~8% faster (its writes, commits and lookups:
-#: 17.7 against 22.7 s).
-SQLITE_PAGE_SIZE = 16384
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers work beside one writer; busy_timeout makes two workers wait, not fail."""
     cur = dbapi_connection.cursor()
-    cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL, which creates the file
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
