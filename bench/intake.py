@@ -314,7 +314,7 @@ def schema_floor(done: Path, db: Path, chunk: int = 5000) -> tuple[int, float]:
     init_db(make_engine(f"sqlite:///{db}"))
     con = sqlite3.connect(db)
     con.execute("ATTACH DATABASE ? AS done", (str(done),))
-    for table in ("events", "import_batches"):  # what the sources refer to (not timed)
+    for table in ("events", "import_batches"):  # what the sources refer to (a few rows)
         con.execute(f"INSERT INTO main.{table} SELECT * FROM done.{table}")
     con.commit()
     con.execute("DETACH DATABASE done")
