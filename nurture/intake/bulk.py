@@ -262,7 +262,7 @@ def select_in(
     page: int = 5000,
 ) -> list[tuple[Any, ...]]:
     """``columns`` of the ``table`` rows matching ``where`` whose ``column`` is one of
-    ``values``. PostgreSQL joins an ``unnest`` of one array parameter; SQLite takes
+    ``values``. PostgreSQL joins the elements of one JSON array parameter; SQLite takes
     ``IN (...)`` pages through ``sqlite_index`` (an index on ``column``): left to itself
     it walks ``ix_leads_merged_into_id`` for ``merged_into_id IS NULL``, i.e. every live
     lead per lookup, which made a big import quadratic. ``None`` for the primary key (a
@@ -272,11 +272,14 @@ def select_in(
     cur = driver_cursor(conn)
     cols = ", ".join(f"{table}.{c}" for c in columns)
     if is_pg(conn):
-        array = "bigint[]" if isinstance(values[0], int) else "text[]"
+        # One JSON text, not a ``text[]``/``bigint[]`` parameter: psycopg dumps an array
+        # element by element in Python, the JSON encoder in C (200,000 e-mails looked up
+        # in chunks of 5,000: 1.74 s as an array, 1.11 s as JSON, server time included).
+        cast = "::bigint" if isinstance(values[0], int) else ""
         cur.execute(
-            f"SELECT {cols} FROM unnest(%s::{array}) AS wanted(v) "
-            f"JOIN {table} ON {table}.{column} = wanted.v WHERE {where}",
-            (list(values),),
+            f"SELECT {cols} FROM json_array_elements_text(%s::json) AS wanted(v) "
+            f"JOIN {table} ON {table}.{column} = wanted.v{cast} WHERE {where}",
+            (dumps(list(values)),),
         )
         return [tuple(r) for r in cur.fetchall()]
     out: list[tuple[Any, ...]] = []
