@@ -99,3 +99,6 @@ def test_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert runs["normalising alone (no database)"]["rows"] == 400  # every row normalised
     r = runs["nurture sqlite"]
     assert r["created"] + r["merged"] + r["quarantined"] == 400
+    # both schema bounds wrote every lead the import made
+    for bound in ("schema floor (sqlite3, Nurture's tables)", bench.LEAN_RUN):
+        assert runs[bound]["created"] == r["created"]
