@@ -38,6 +38,11 @@ def import_command(
 
     event_date = _parse_date(on)
     column_mapping = load_mapping(mapping) if mapping else None
+    if path.is_dir():
+        raise InputError(
+            "is a folder: import its files one by one (the intake-inbox flow takes whole folders)",
+            file=str(path),
+        )
     if not path.is_file():
         raise InputError("no such file", file=str(path))
 

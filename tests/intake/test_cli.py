@@ -64,5 +64,9 @@ def test_cli_in_process(fresh_db: str, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "--date" in r.output
     r = cli.invoke(app, ["import", str(p), "--event", "Expo", "--kind", "party"])
     assert r.exit_code == 2 and "party" in r.output
+    r = cli.invoke(app, ["import", str(tmp_path), "--event", "Expo"])  # a folder
+    assert r.exit_code == 2 and "is a folder" in r.output and str(tmp_path) in r.output
+    r = cli.invoke(app, ["import", str(tmp_path / "gone.csv"), "--event", "Expo"])
+    assert r.exit_code == 2 and "gone.csv: no such file" in r.output
     r = cli.invoke(app, ["leads", "unmerge", "999"])
     assert r.exit_code == 1 and "999" in r.output
