@@ -299,6 +299,7 @@ LEAN_SCHEMA = (
 )
 LEAN_LEADS = ("id", "email", "phone", "first_name", "last_name", "company", "title", "city")
 LEAN_SOURCES = ("lead_id", "batch_id", "row_number", "raw")
+LEAN_RUN = "lean schema bound (sqlite3, contacts + provenance)"
 
 
 def schema_floor(
@@ -385,9 +386,6 @@ def schema_floor(
     con.commit()
     con.close()
     return len(leads), time.perf_counter() - started
-
-
-LEAN_RUN = "lean schema bound (sqlite3, contacts + provenance)"
 
 
 def intake(files: list[Path], url: str) -> dict[str, int]:

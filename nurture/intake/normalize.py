@@ -31,7 +31,7 @@ RU_LIKE = {"RU", "BY", "KZ", "KG"}
 @dataclass(slots=True)
 class NormalizedRow:
     """The outcome of normalising one input row. Slotted: the importer rebuilds a million
-    of them from the helper's chunks, twice as fast as with a ``__dict__`` each."""
+    of them from the helper's chunks (3.6 -> 2.8 us a row beside the unpickling)."""
 
     row_number: int
     fields: dict[str, Any] = field(default_factory=dict)
