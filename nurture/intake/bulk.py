@@ -279,7 +279,7 @@ def select_in(
         cur.execute(
             f"SELECT {cols} FROM json_array_elements_text(%s::json) AS wanted(v) "
             f"JOIN {table} ON {table}.{column} = wanted.v{cast} WHERE {where}",
-            (dumps(list(values)),),
+            (dumps(values),),  # a list or tuple: both encode as a JSON array
         )
         return [tuple(r) for r in cur.fetchall()]
     out: list[tuple[Any, ...]] = []
