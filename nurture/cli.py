@@ -1,13 +1,183 @@
-"""``nurture``: the command line. Each capability registers its own commands."""
+"""``nurture``: the command line.
+
+Every top-level command is declared in :data:`COMMANDS` with its one-line help and the
+capability module that implements it. A module is imported only when one of its commands
+runs, so ``nurture --help`` and small commands start without loading pandas, SQLAlchemy or
+Prefect.
+
+A capability's ``commands`` module provides ``register(app)``, which adds its top-level
+commands and groups to ``app``, and optionally ``register_leads(leads)``, which adds commands
+to the shared ``nurture leads`` group (also reachable as ``nurture lead``). The modules that
+contribute to that group are listed in :data:`LEADS_MODULES`. ``tests/test_cli_registry.py``
+checks that the declarations here match what the modules register.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+import click
 import typer
+from typer.core import TyperCommand
 
 from nurture.cli_support import JsonOption, NurtureGroup, print_json
 
+LEADS = "leads"
+LEADS_HELP = "Leads: show a lead's story, export, sources, duplicates, merges, outcomes."
+
+# The modules whose ``register_leads`` adds commands to ``nurture leads``.
+LEADS_MODULES: tuple[str, ...] = (
+    "nurture.intake.commands",
+    "nurture.routing.commands",
+)
+
+# Help panels of ``nurture --help``, in the order a new user meets them.
+SETUP = "Set up"
+INTAKE = "Leads in"
+PROCESS = "Nurture and the sales process"
+MAIL = "E-mail"
+SCORING = "Scoring"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A top-level command: where it lives and what ``nurture --help`` says of it."""
+
+    module: str
+    help: str
+    panel: str
+    hidden: bool = False
+
+
+COMMANDS: dict[str, Entry] = {
+    "team": Entry(
+        "nurture.routing.commands",
+        "Sales team: load the team file, absences, routing, fairness.",
+        SETUP,
+    ),
+    "import": Entry(
+        "nurture.intake.commands",
+        "Import an event's lead list (CSV, XLSX or JSON Lines): clean, deduplicate, route.",
+        INTAKE,
+    ),
+    "quarantine": Entry(
+        "nurture.intake.commands", "Rows that could not become leads, with the reasons.", INTAKE
+    ),
+    LEADS: Entry(LEADS, LEADS_HELP, INTAKE),
+    "lead": Entry(LEADS, LEADS_HELP, INTAKE, hidden=True),
+    "campaign": Entry(
+        "nurture.cadence.commands",
+        "Nurture campaigns: load YAML files, list them, enrol leads.",
+        PROCESS,
+    ),
+    "purchases": Entry(
+        "nurture.cadence.commands",
+        "Purchases and conversions (feed stop rules and dormancy).",
+        PROCESS,
+    ),
+    "run": Entry(
+        "nurture.cadence.commands",
+        "Run one nurture cycle: route, enrol, plan touches, queue e-mails, create tasks.",
+        PROCESS,
+    ),
+    "coverage": Entry(
+        "nurture.cadence.commands",
+        "Open leads with no next step, and leads untouched for 30 days.",
+        PROCESS,
+    ),
+    "simulate": Entry(
+        "nurture.cadence.commands",
+        "Run nurture over simulated days on a scratch database (never your real one).",
+        PROCESS,
+    ),
+    "send": Entry(
+        "nurture.mail.commands", "Send every due e-mail once (SMTP or the file outbox).", MAIL
+    ),
+    "outbox": Entry(
+        "nurture.mail.commands", "The outbox: what is queued, sent, failed or unknown.", MAIL
+    ),
+    "suppress": Entry(
+        "nurture.mail.commands", "The suppression list: addresses never to e-mail.", MAIL
+    ),
+    "bounces": Entry("nurture.mail.commands", "Bounced addresses (DSN messages or CSV).", MAIL),
+    "template": Entry(
+        "nurture.mail.commands", "E-mail templates: check them, preview one for a lead.", MAIL
+    ),
+    "web": Entry(
+        "nurture.mail.commands", "Serve the web app (unsubscribe pages) on this machine.", MAIL
+    ),
+    "score": Entry(
+        "nurture.scoring.commands",
+        "Lead scoring: train, evaluate, score leads, rank dormant leads by value.",
+        SCORING,
+    ),
+}
+
+
+class LazyGroup(NurtureGroup):
+    """The root group: lists :data:`COMMANDS` without importing them, loads one to run it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return names + [name for name in COMMANDS if name not in names]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        known = super().get_command(ctx, cmd_name)
+        if known is not None:
+            return known
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        # A stand-in that only knows its help: enough for ``nurture --help``.
+        return TyperCommand(
+            cmd_name,
+            help=entry.help,
+            short_help=entry.help,
+            hidden=entry.hidden,
+            rich_help_panel=entry.panel,
+        )
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in COMMANDS and name not in self.commands:
+            command = load_command(name)
+        return name, command, rest
+
+
+@cache
+def _module_group(module: str) -> click.Group:
+    """Every top-level command and group that ``module.register`` adds."""
+    sub = typer.Typer()
+    importlib.import_module(module).register(sub)
+    return typer.main.get_group(sub)
+
+
+@lru_cache(maxsize=1)
+def _leads_group() -> click.Group:
+    leads = typer.Typer(help=LEADS_HELP, no_args_is_help=True)
+    for module in LEADS_MODULES:
+        importlib.import_module(module).register_leads(leads)
+    return typer.main.get_group(leads)
+
+
+def load_command(name: str) -> click.Command:
+    """The real command ``name`` (imports its capability module)."""
+    entry = COMMANDS[name]
+    if entry.module == LEADS:
+        return _leads_group()
+    command = _module_group(entry.module).commands.get(name)
+    if command is None:
+        raise LookupError(f"{entry.module}.register adds no command {name!r}")
+    return command
+
+
 app = typer.Typer(
-    cls=NurtureGroup,
+    cls=LazyGroup,
     help="Nurture: lead intake, routing, months-long nurture and scoring. No lead forgotten.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -20,7 +190,7 @@ def root() -> None:
     """Nurture: lead intake, routing, months-long nurture and scoring. No lead forgotten."""
 
 
-@app.command("init")
+@app.command("init", rich_help_panel=SETUP)
 def init_command(json_out: bool = JsonOption) -> None:
     """Create or upgrade the database schema (safe to run twice)."""
     from nurture.config import get_settings
@@ -34,28 +204,8 @@ def init_command(json_out: bool = JsonOption) -> None:
         typer.echo(f"database ready at revision {revision} ({url})")
 
 
-def _register_capabilities() -> None:
-    from nurture.cadence import commands as cadence_commands
-    from nurture.intake import commands as intake_commands
-    from nurture.mail import commands as mail_commands
-    from nurture.routing import commands as routing_commands
-    from nurture.scoring import commands as scoring_commands
-
-    for module in (
-        intake_commands,
-        mail_commands,
-        routing_commands,
-        cadence_commands,
-        scoring_commands,
-    ):
-        module.register(app)
-
-
-_register_capabilities()
-
-
-def main() -> None:
-    app()
+def main() -> Any:
+    return app()
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from nurture.errors import NurtureError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class NurtureGroup(TyperGroup):

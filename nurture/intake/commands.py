@@ -146,8 +146,10 @@ def register(app: typer.Typer) -> None:
             n = export_quarantine(session, out=out)
         typer.echo(f"{n} quarantined rows written to {out}")
 
-    leads = typer.Typer(help="Leads: export, sources, duplicates, merge and unmerge.")
-    app.add_typer(leads, name="leads")
+
+def register_leads(leads: typer.Typer) -> None:
+    """Add ``export``, ``duplicates``, ``merge``, ``sources``, ``unmerge`` and ``dismiss``
+    to the shared ``nurture leads`` group."""
 
     @leads.command("export")
     def leads_export(

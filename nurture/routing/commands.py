@@ -1,4 +1,4 @@
-"""``nurture team ...`` and ``nurture lead show``: team file, absences, routing, fairness."""
+"""``nurture team ...`` and ``nurture leads show``: team file, absences, routing, fairness."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import typer
 from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
 
 team_app = typer.Typer(help="Sales team: load the team file, absences, routing, fairness.")
-lead_app = typer.Typer(help="One lead: fields, sources, owner and why they own it.")
 
 
 def _summary_line(prefix: str, s: object) -> str:
@@ -158,7 +157,6 @@ def report_command(
         )
 
 
-@lead_app.command("show")
 def show_command(
     lead_id: int = typer.Argument(..., help="Lead id."), json_out: bool = JsonOption
 ) -> None:
@@ -188,6 +186,10 @@ def show_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``nurture team ...`` and ``nurture lead show`` to ``app``."""
+    """Add ``nurture team ...`` to ``app``."""
     app.add_typer(team_app, name="team")
-    app.add_typer(lead_app, name="lead")
+
+
+def register_leads(leads: typer.Typer) -> None:
+    """Add ``show`` to the shared ``nurture leads`` group."""
+    leads.command("show")(show_command)

@@ -1,4 +1,4 @@
-"""The ``nurture team`` and ``nurture lead show`` commands against a real database."""
+"""The ``nurture team`` and ``nurture leads show`` commands against a real database."""
 
 from __future__ import annotations
 
@@ -75,4 +75,4 @@ def test_clear_errors(fresh_db: str, tmp_path: Path) -> None:
     )
     assert "no manager with e-mail" in result.stderr
     run("team", "absent", "x@example.ru", "--from", "tomorrow", "--to", "2026-12-02", code=2)
-    assert "no lead with id 999" in run("lead", "show", "999", code=1).stderr
+    assert "no lead with id 999" in run("leads", "show", "999", code=1).stderr
