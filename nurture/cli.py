@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperCommand
 
@@ -118,13 +117,16 @@ COMMANDS: dict[str, Entry] = {
 
 
 class LazyGroup(NurtureGroup):
-    """The root group: lists :data:`COMMANDS` without importing them, loads one to run it."""
+    """The root group: lists :data:`COMMANDS` without importing them, loads one to run it.
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    Commands are typed ``Any``: Typer vendors its own copy of Click, whose classes are private.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
         names = list(super().list_commands(ctx))
         return names + [name for name in COMMANDS if name not in names]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         known = super().get_command(ctx, cmd_name)
         if known is not None:
             return known
@@ -140,9 +142,7 @@ class LazyGroup(NurtureGroup):
             rich_help_panel=entry.panel,
         )
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         if name in COMMANDS and name not in self.commands:
             command = load_command(name)
@@ -150,7 +150,7 @@ class LazyGroup(NurtureGroup):
 
 
 @cache
-def _module_group(module: str) -> click.Group:
+def _module_group(module: str) -> Any:
     """Every top-level command and group that ``module.register`` adds."""
     sub = typer.Typer()
     importlib.import_module(module).register(sub)
@@ -158,14 +158,14 @@ def _module_group(module: str) -> click.Group:
 
 
 @lru_cache(maxsize=1)
-def _leads_group() -> click.Group:
+def _leads_group() -> Any:
     leads = typer.Typer(help=LEADS_HELP, no_args_is_help=True)
     for module in LEADS_MODULES:
         importlib.import_module(module).register_leads(leads)
     return typer.main.get_group(leads)
 
 
-def load_command(name: str) -> click.Command:
+def load_command(name: str) -> Any:
     """The real command ``name`` (imports its capability module)."""
     entry = COMMANDS[name]
     if entry.module == LEADS:
