@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -62,6 +63,67 @@ class ImportBatch(Base):
 
 
 ACTIVE = text("merged_into_id IS NULL")
+
+
+@dataclass(frozen=True)
+class LeadField:
+    """One field of a lead that people and templates see (a column of ``leads``).
+
+    ``fillable``: intake fills it on an existing lead when the lead has none (and a merge
+    takes it from the merged lead); ``exported``: a column of ``nurture leads export``;
+    ``template``: visible to e-mail and document templates as ``lead.<name>``;
+    ``routing``: a fact routing rules may test.
+    """
+
+    name: str
+    en: str
+    ru: str
+    fillable: bool = True
+    exported: bool = True
+    template: bool = True
+    routing: bool = False
+
+
+#: The one list of a lead's fields. Adding a column to ``Lead`` that people or templates
+#: see means adding it here (and to a migration); every list below derives from this one.
+LEAD_FIELDS: tuple[LeadField, ...] = (
+    LeadField("first_name", "First name", "Имя"),
+    LeadField("last_name", "Last name", "Фамилия"),
+    LeadField("middle_name", "Middle name", "Отчество"),
+    LeadField("email", "E-mail", "E-mail", fillable=False),
+    LeadField("phone", "Phone", "Телефон", fillable=False),
+    LeadField("company", "Company", "Компания", routing=True),
+    LeadField("title", "Job title", "Должность"),
+    LeadField("city", "City", "Город", routing=True),
+    LeadField("country", "Country", "Страна", routing=True),
+    LeadField("language", "Language", "Язык", exported=False, routing=True),
+    LeadField("timezone", "Time zone", "Часовой пояс", exported=False),
+    LeadField("interest", "Interest", "Интерес", exported=False, routing=True),
+    LeadField("segment", "Segment", "Сегмент", fillable=False, exported=False, routing=True),
+)
+
+#: Contacts: how intake recognises a person again (unique among live leads).
+CONTACT_FIELDS: tuple[str, ...] = ("email", "phone")
+#: Filled on an existing lead by a later source row when the lead lacks them. ``name_key``
+#: is derived from the names, so it travels with them.
+FILLABLE_FIELDS: tuple[str, ...] = (
+    *(f.name for f in LEAD_FIELDS if f.fillable),
+    "name_key",
+)
+#: Columns of the lead export, in order.
+EXPORTED_FIELDS: tuple[str, ...] = tuple(f.name for f in LEAD_FIELDS if f.exported)
+#: What templates see of a lead (besides ``id``, ``owner_id`` and ``extra``).
+TEMPLATE_FIELDS: tuple[str, ...] = tuple(f.name for f in LEAD_FIELDS if f.template)
+#: Facts routing rules can test.
+ROUTING_FIELDS: tuple[str, ...] = tuple(f.name for f in LEAD_FIELDS if f.routing)
+
+
+def field_label(name: str, language: str = "en") -> str:
+    """A field's label in ``language`` (``ru`` or ``en``); the name itself when unknown."""
+    for f in LEAD_FIELDS:
+        if f.name == name:
+            return f.ru if language == "ru" else f.en
+    return name
 
 
 class Lead(Base):
