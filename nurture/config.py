@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY = "change-me-in-production"
 
 
 class Settings(BaseSettings):
@@ -36,9 +38,13 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Europe/Moscow", description="Default IANA zone for leads.")
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates")
     models_dir: Path = Field(default=PROJECT_ROOT / "models")
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: refuse to serve or send with unsafe settings (default key).",
+    )
     secret_key: str = Field(
-        default="change-me-in-production",
-        description="HMAC key for unsubscribe tokens.",
+        default=DEFAULT_SECRET_KEY,
+        description="Signs unsubscribe links, web sessions and feed URLs: set it.",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -87,3 +93,29 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; clear the cache after changing the environment)."""
     return Settings()
+
+
+def secret_key_warning(component: str, settings: Settings | None = None) -> str | None:
+    """Whether ``component`` (``"nurture send"``, ``"nurture serve"``) may run with the
+    configured signing key.
+
+    With the default key anyone can forge unsubscribe links and sessions. In production
+    (``NURTURE_ENV=production``) that is a :class:`~nurture.errors.ConfigError` (exit 2);
+    elsewhere the returned line is for the caller to print loudly. ``None``: the key is set.
+    """
+    from nurture.errors import ConfigError
+
+    settings = settings or get_settings()
+    if settings.secret_key != DEFAULT_SECRET_KEY:
+        return None
+    if settings.env == "production":
+        raise ConfigError(
+            f"{component} refuses to start in production with the default NURTURE_SECRET_KEY: "
+            "set it to a long random value (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`)"
+        )
+    return (
+        f"WARNING: {component} runs with the default NURTURE_SECRET_KEY: anyone can forge "
+        "unsubscribe links and sessions. Set NURTURE_SECRET_KEY (NURTURE_ENV=production "
+        "refuses to start without it)."
+    )
