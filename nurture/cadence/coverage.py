@@ -152,7 +152,10 @@ def report(session: Session, *, now: datetime, first_touch: bool = True) -> Cove
     leads, the costly part); the cycle does, ``nurture coverage`` does not.
     """
     eligible = Lead.created_at <= ts(now - timedelta(days=1))
-    flag = lambda cond: case((cond, 1), else_=0)  # noqa: E731
+
+    def flag(cond: Any) -> Any:
+        return case((cond, 1), else_=0)
+
     rows = session.execute(
         select(
             Lead.id,

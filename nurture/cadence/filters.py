@@ -179,7 +179,7 @@ class _Parser:
         if name not in FIELDS:
             known = ", ".join(sorted([*FIELDS, *EVENT_FIELDS]))
             raise FilterError(f"unknown field {t.value!r} (known: {known})")
-        col: Any = FIELDS[name]
+        col = FIELDS[name]
         if self.kw("is"):
             negate = self.kw("not")
             if not self.kw("null"):
@@ -206,7 +206,8 @@ class _Parser:
             ">": col.__gt__,
             ">=": col.__ge__,
         }
-        return ops[op](val)
+        compared: ColumnElement[bool] = ops[op](val)
+        return compared
 
     def value_list(self, field: str) -> list[Any]:
         self.expect("punct", "(")

@@ -121,7 +121,7 @@ def worker_id() -> str:
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with jitter: 1, 2, 4... minutes (x0.5-1.5), at most 6 hours."""
-    base = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    base: timedelta = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
     return base * (rng or random).uniform(0.5, 1.5)
 
 

@@ -141,7 +141,7 @@ def build_features(
     return frame
 
 
-class LeadValueModel(BaseEstimator):
+class LeadValueModel(BaseEstimator):  # type: ignore[misc]  # scikit-learn is untyped
     """Expected purchase value over ``horizon_days`` and probability of any purchase.
 
     Parameters
