@@ -111,7 +111,7 @@ def test_evaluate_human_output_and_publish(synthetic_csv: Path, models_dir: Path
             'row 3, column "date"',
         ),
         ([["customer_id", "date", "amount"], ["a", "2023-01-01", "ten"]], 'row 2, column "amount"'),
-        ([["customer_id", "day", "amount"], ["a", "2023-01-01", "10"]], "missing column(s) date"),
+        ([["customer_id", "day", "amount"], ["a", "2023-01-01", "10"]], "missing column date"),
         (
             [["customer_id", "date", "amount"], ["", "2023-01-01", "10"]],
             'row 2, column "customer_id"',
