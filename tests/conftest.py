@@ -26,6 +26,10 @@ from sqlalchemy.orm import Session
 from nurture.config import get_settings
 from nurture.db.session import init_db, make_engine
 
+# No Prefect usage reports from tests, wherever pytest runs from (pyproject.toml sets the
+# same for runs from the project folder).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 PG_BASE_URL = os.environ.get(
     "NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
