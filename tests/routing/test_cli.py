@@ -71,8 +71,8 @@ def test_clear_errors(fresh_db: str, tmp_path: Path) -> None:
     assert result.stderr.startswith("nurture: team.yaml line 43: teams[1].managers[0].weight")
     assert "Traceback" not in result.stderr
     result = run(
-        "team", "absent", "nobody@example.ru", "--from", "2026-12-01", "--to", "2026-12-02", code=1
+        "team", "absent", "nobody@example.ru", "--from", "2026-12-01", "--to", "2026-12-02", code=2
     )
     assert "no manager with e-mail" in result.stderr
     run("team", "absent", "x@example.ru", "--from", "tomorrow", "--to", "2026-12-02", code=2)
-    assert "no lead with id 999" in run("leads", "show", "999", code=1).stderr
+    assert "no lead with id 999" in run("leads", "show", "999", code=2).stderr
