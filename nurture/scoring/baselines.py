@@ -16,17 +16,18 @@ import numpy as np
 import pandas as pd
 
 from nurture.scoring.features import history_features
-from nurture.scoring.metrics import MethodScores
+from nurture.scoring.metrics import FloatArray, MethodScores
 from nurture.scoring.model import fit_probabilistic, probabilistic_features, repeat_summary
 
 
-def _quintile(values: pd.Series) -> np.ndarray:
+def _quintile(values: pd.Series) -> FloatArray:
     """1..5 by value rank (ties share the average rank, so equal values share a quintile)."""
-    pct = values.rank(method="average", pct=True).to_numpy()
-    return np.ceil(pct * 5).clip(1, 5)
+    pct = values.rank(method="average", pct=True).to_numpy(dtype=float)
+    quintile: FloatArray = np.ceil(pct * 5).clip(1, 5)
+    return quintile
 
 
-def rfm_quintile_score(features: pd.DataFrame) -> np.ndarray:
+def rfm_quintile_score(features: pd.DataFrame) -> FloatArray:
     """R + F + M quintile score (3..15) from history features."""
     r = _quintile(-features["recency_days"])
     f = _quintile(features["frequency"])
@@ -34,9 +35,10 @@ def rfm_quintile_score(features: pd.DataFrame) -> np.ndarray:
     return r + f + m
 
 
-def recency_score(features: pd.DataFrame) -> np.ndarray:
+def recency_score(features: pd.DataFrame) -> FloatArray:
     """Minus days since the last purchase."""
-    return -features["recency_days"].to_numpy(dtype=float)
+    score: FloatArray = -features["recency_days"].to_numpy(dtype=float)
+    return score
 
 
 def bgnbd_gamma_gamma(features: pd.DataFrame, horizon_days: int) -> MethodScores:
