@@ -41,7 +41,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
 def score_all(models_dir: Path, batch_size: int, as_of: date | None) -> dict[str, Any]:
     """Load the current model, score all leads and store the scores (idempotent upsert)."""
     from nurture.db.session import session_scope
-    from nurture.scoring.service import score_database
+    from nurture.scoring import score_database
 
     with session_scope() as session:
         return score_database(

@@ -31,7 +31,7 @@ from nurture.db.leads import Lead
 from nurture.db.scoring import LeadScore
 from nurture.db.sql import dialect_insert
 from nurture.db.team import Manager
-from nurture.scoring.dormancy import dormant_at
+from nurture.scoring import dormant_at
 
 DEFAULT_LETTER = {
     "ru": (

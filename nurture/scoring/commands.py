@@ -124,8 +124,7 @@ def predict_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Predict each customer's value from a transactions file."""
-    from nurture.scoring.data import read_transactions_csv
-    from nurture.scoring.model import LeadValueModel
+    from nurture.scoring import LeadValueModel, read_transactions_csv
 
     when = _date(as_of)
     tx = read_transactions_csv(transactions)
@@ -178,9 +177,8 @@ def evaluate_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Test the model out of time against baselines on a transactions file."""
-    from nurture.scoring.data import read_transactions_csv, to_timestamp
-    from nurture.scoring.evaluation import evaluate
-    from nurture.scoring.service import evaluate_and_publish
+    from nurture.scoring import evaluate, evaluate_and_publish, read_transactions_csv
+    from nurture.scoring.data import to_timestamp
 
     when = to_timestamp(str(_date(as_of)))
     tx = read_transactions_csv(transactions)
@@ -229,7 +227,7 @@ def cdnow_export_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Write the CDNOW reference cohort as a transactions file."""
-    from nurture.scoring.data import load_cdnow, write_transactions_csv
+    from nurture.scoring import load_cdnow, write_transactions_csv
 
     tx = load_cdnow(customers)
     rows = write_transactions_csv(tx, out)
@@ -259,7 +257,7 @@ def train_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Train on this database and publish a new model version."""
-    from nurture.scoring.service import train_from_database
+    from nurture.scoring import train_from_database
 
     with cli_session() as session:
         published, card = train_from_database(
@@ -325,8 +323,8 @@ def score_leads_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Score every lead and store the scores (table lead_scores)."""
+    from nurture.scoring import score_database
     from nurture.scoring.provenance import METHOD_NAMES
-    from nurture.scoring.service import score_database
 
     chosen = "model" if version is not None and method is Method.auto else method.value
     with cli_session() as session:
@@ -376,8 +374,7 @@ def rank_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Dormant leads, highest predicted value first."""
-    from nurture.scoring.ranking import rank_dormant, why_none_dormant
-    from nurture.scoring.service import describe_scores
+    from nurture.scoring import describe_scores, rank_dormant, why_none_dormant
 
     when = parse_now(now)
     with cli_session() as session:
