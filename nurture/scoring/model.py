@@ -11,7 +11,7 @@ for "buys anything". BG/NBD and Gamma-Gamma, fitted in the same run on the same 
 are features (expected purchases, probability alive, expected spend).
 
 The money total is then calibrated: a model trained on an earlier cut carries the buying
-rate of an earlier, younger population into the future (on CDNOW, +30% to +50%). With
+rate of an earlier, younger population into the future, and over-forecasts. With
 ``calibration="probabilistic"`` (the default) the predictions are scaled so that the
 buyers' total equals the BG/NBD x Gamma-Gamma total at ``as_of``, a model whose dropout
 process ages the cohort; the trees keep deciding who gets how much of it.
