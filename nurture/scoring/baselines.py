@@ -16,28 +16,29 @@ import numpy as np
 import pandas as pd
 
 from nurture.scoring.features import history_features
-from nurture.scoring.metrics import FloatArray, MethodScores
+from nurture.scoring.metrics import MethodScores
 from nurture.scoring.model import fit_probabilistic, probabilistic_features, repeat_summary
 
 
-def _quintile(values: pd.Series) -> FloatArray:
+def _quintile(values: pd.Series) -> np.ndarray:
     """1..5 by value rank (ties share the average rank, so equal values share a quintile)."""
-    pct = values.rank(method="average", pct=True).to_numpy(dtype=float)
-    quintile: FloatArray = np.ceil(pct * 5).clip(1, 5)
+    pct = values.rank(method="average", pct=True).to_numpy()
+    quintile: np.ndarray = np.ceil(pct * 5).clip(1, 5)
     return quintile
 
 
-def rfm_quintile_score(features: pd.DataFrame) -> FloatArray:
+def rfm_quintile_score(features: pd.DataFrame) -> np.ndarray:
     """R + F + M quintile score (3..15) from history features."""
     r = _quintile(-features["recency_days"])
     f = _quintile(features["frequency"])
     m = _quintile(features["amount_total"])
-    return r + f + m
+    score: np.ndarray = r + f + m
+    return score
 
 
-def recency_score(features: pd.DataFrame) -> FloatArray:
+def recency_score(features: pd.DataFrame) -> np.ndarray:
     """Minus days since the last purchase."""
-    score: FloatArray = -features["recency_days"].to_numpy(dtype=float)
+    score: np.ndarray = -features["recency_days"].to_numpy(dtype=float)
     return score
 
 

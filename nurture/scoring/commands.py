@@ -231,11 +231,11 @@ def cdnow_export_command(
 
     tx = load_cdnow(customers)
     rows = write_transactions_csv(tx, out)
-    payload = {"out": str(out), "transactions": rows, "customers": int(tx.customer_id.nunique())}
+    people = int(tx.customer_id.nunique())
     if json_out:
-        print_json(payload)
+        print_json({"out": str(out), "transactions": rows, "customers": people})
     else:
-        typer.echo(f"wrote {rows:,} transactions of {payload['customers']:,} customers to {out}")
+        typer.echo(f"wrote {count(rows, 'transaction')} of {count(people, 'customer')} to {out}")
 
 
 @score_app.command(

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nurture.errors import InputError
+from nurture.text import plural
 
 TRANSACTION_COLUMNS = ("customer_id", "date", "amount", "quantity")
 REQUIRED_COLUMNS = ("customer_id", "date", "amount")
@@ -145,7 +146,8 @@ def read_transactions_csv(path: Path) -> pd.DataFrame:
             missing = [c for c in REQUIRED_COLUMNS if c not in columns]
             if missing:
                 raise InputError(
-                    f"missing column(s) {', '.join(missing)}; expected customer_id,date,amount"
+                    f"missing {plural(len(missing), 'column')} {', '.join(missing)}; expected "
+                    "customer_id,date,amount"
                     " and optionally quantity",
                     file=name,
                     row=1,

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_bench_smoke() -> None:
     pytest.importorskip("lifetimes")
     result = subprocess.run(
