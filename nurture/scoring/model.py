@@ -148,7 +148,7 @@ def build_features(
     return frame
 
 
-class LeadValueModel(BaseEstimator):  # type: ignore[misc]  # scikit-learn is untyped
+class LeadValueModel(BaseEstimator):
     """Expected purchase value over ``horizon_days`` and probability of any purchase.
 
     Parameters
