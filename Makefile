@@ -35,9 +35,9 @@ typecheck: install
 	$(BIN)/mypy
 	MYPYPATH=bench:tests/intake $(BIN)/mypy bench
 
-# Lint, types and the unit tests that need no service: about a minute.
+# Lint, types and the unit tests that need no service, on two cores: about a minute.
 check: install lint typecheck
-	NURTURE_TEST_LANE=fast $(PYTEST) -m "$(FAST)" tests
+	NURTURE_TEST_LANE=fast $(PYTEST) -n 2 -m "$(FAST)" tests
 
 # The full suite CI runs (.ci/run): every test on SQLite and PostgreSQL, SMTP, chromium,
 # Prefect, then the notebooks.
