@@ -49,6 +49,11 @@ def send_command(
         f"suppressed {summary.suppressed}, unknown {summary.unknown} "
         f"({summary.transport}, {summary.seconds:.1f} s)"
     )
+    if summary.not_attempted:
+        typer.echo(
+            f"{summary.not_attempted} given back untried (the server failed before the "
+            "recipient was offered; no attempt spent): they go with the next send"
+        )
     if summary.reconciled_requeued or summary.reconciled_unknown or summary.reconciled_sent:
         typer.echo(
             f"recovered from a stopped sender: {summary.reconciled_sent} sent, "
@@ -232,7 +237,8 @@ def outbox_requeue(
     now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Send rows again: for 'unknown' rows only after checking they did not arrive."""
+    """Send rows again, with a fresh count of attempts: for 'unknown' rows only after checking
+    they did not arrive."""
     from nurture.mail import requeue
 
     with cli_session() as session:

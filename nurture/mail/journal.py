@@ -11,7 +11,8 @@ lines are held in memory and go out with the next ``D`` write (in the same syste
 with :meth:`Journal.flush`, which the sender calls before it hands outcomes over to be
 recorded in the database. A sender killed in between loses only pending ``R`` lines: those
 rows read as ``D`` without ``R`` and become ``unknown`` (counted, never re-sent), so the policy
-trades a few more ``unknown`` rows after a ``kill -9`` for half the system calls. After a
+trades a few more ``unknown`` rows after a ``kill -9`` for one system call per message
+instead of two. After a
 crash, :func:`nurture.mail.outbox.reconcile` reads the journal of the dead sender: ``R`` tells
 the outcome, ``D`` without ``R`` marks the only truly ambiguous messages (cut after DATA,
 before the server's answer was recorded), no ``D`` means never transmitted.
@@ -19,6 +20,7 @@ before the server's answer was recorded), no ``D`` means never transmitted.
 A write that fails or is cut short (a full disk) raises :class:`JournalError` before the
 content goes out: without its ``D`` line a message must not be sent, so the sender stops.
 A torn last line (no newline) is ignored when the journal is read.
+
 The journal is deleted when its sender exits cleanly or after reconciliation.
 """
 

@@ -376,11 +376,12 @@ def status_counts(session: Session) -> dict[str, int]:
 
 
 def requeue(session: Session, *, ids: Iterable[int] | None, status: str, now: datetime) -> int:
-    """Put rows in ``status`` (e.g. unknown, after checking the mail log) back to queued."""
+    """Put rows in ``status`` (e.g. unknown, after checking the mail log) back to queued, due
+    at ``now`` with a fresh count of attempts (a person decided to try again)."""
     stmt = (
         update(_T)
         .where(_T.c.status == status)
-        .values(status=QUEUED, next_attempt_at=now, last_error=None)
+        .values(status=QUEUED, next_attempt_at=now, last_error=None, attempts=0)
     )
     if ids is not None:
         stmt = stmt.where(_T.c.id.in_(list(ids)))

@@ -130,6 +130,8 @@ def test_reconcile_without_journal_never_resends(session: Session, tmp_path: Pat
     assert set(_status(session).values()) == {"unknown"}
     assert outbox.requeue(session, ids=[ids[0]], status="unknown", now=NOW) == 1
     assert _status(session)[ids[0]] == "queued"
+    requeued = session.get(OutboxMessage, ids[0])
+    assert requeued is not None and requeued.attempts == 0  # a person's fresh start
 
 
 def test_backoff_grows_with_jitter_and_gives_up() -> None:
