@@ -273,7 +273,9 @@ class Sender:
     async def _reach(self, breaker: Breaker) -> None:
         """Open the first connection (or the outbox directory) before anything is claimed."""
         problem = await self.transport.connections[0].open()
-        if problem is not None:
+        if problem is None:
+            breaker.succeeded()  # reached: an earlier outage ends even if nothing is sent
+        else:
             breaker.trip(problem)
 
     async def _send(

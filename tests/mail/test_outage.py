@@ -167,3 +167,22 @@ def test_a_server_lost_mid_run_gives_the_rest_back_untried(
             else:  # unknown: never re-sent by itself
                 assert arrivals[m.message_id] == first[m.message_id] <= 1
     print(f"lost mid-run: {dict(states)}; first run delivered {sum(first.values())}")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_reaching_the_server_ends_the_outage_even_when_nothing_goes_out(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nurture.mail import add_suppressions
+
+    (address,) = _queue(1)
+    with session_scope() as s:
+        add_suppressions(s, [{"email": address}], now=T0)
+    port = free_port()
+    _use(f"smtp://127.0.0.1:{port}", monkeypatch)
+    assert _cli("send", "--now", T0.isoformat())[0] == 1
+    assert json.loads(_cli("outbox", "status", "--json")[1])["server"]["reachable"] is False
+    with running_smtp_server(port=port):
+        code, out, err = _cli("send", "--json", "--now", T0.isoformat())
+        assert code == 0 and json.loads(out)["suppressed"] == 1, err
+    assert json.loads(_cli("outbox", "status", "--json")[1])["server"]["reachable"] is True
