@@ -26,9 +26,12 @@ from nurture.db.mail import OutboxMessage, Suppression
 from nurture.db.scoring import LeadScore
 from nurture.db.session import get_engine, init_db, make_engine, session_scope
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
+from nurture.db.web import ApiKey, ApiRequest, LoginFailure, WebSession, WebUser
 
 __all__ = [
     "Absence",
+    "ApiKey",
+    "ApiRequest",
     "Assignment",
     "Base",
     "Campaign",
@@ -41,6 +44,7 @@ __all__ = [
     "LeadMerge",
     "LeadScore",
     "LeadSource",
+    "LoginFailure",
     "Manager",
     "OutboxMessage",
     "PossibleDuplicate",
@@ -51,6 +55,8 @@ __all__ = [
     "Task",
     "Team",
     "Touch",
+    "WebSession",
+    "WebUser",
     "get_engine",
     "init_db",
     "make_engine",
