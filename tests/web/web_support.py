@@ -41,6 +41,8 @@ class World:
     leads: dict[str, int] = field(default_factory=dict)  # name -> leads.id
     tasks: dict[str, int] = field(default_factory=dict)  # name -> tasks.id
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    campaign: str = ""
+    batch: int = 0
 
 
 def add_lead(session: Any, name: str, owner: int | None, email: str) -> int:
@@ -142,3 +144,29 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> TestCli
     )
     assert response.status_code == 303, response.text
     return client
+
+
+def add_campaign_and_import(world: World, tmp: Any) -> None:
+    """The exhibition campaign (one enrolled lead) and one imported list with a bad row."""
+    from pathlib import Path
+
+    from nurture.cadence.campaigns import read_campaign_file, save_campaign
+    from nurture.config import PROJECT_ROOT
+    from nurture.db.cadence import Enrollment
+    from nurture.db.session import session_scope
+    from nurture.intake.pipeline import import_file
+
+    with session_scope() as s:
+        spec = read_campaign_file(PROJECT_ROOT / "examples/campaigns/exhibition.yaml")
+        campaign, _ = save_campaign(s, spec)
+        s.add(Enrollment(lead_id=world.leads["maria"], campaign_id=campaign.id))
+        world.campaign = campaign.slug
+    path = Path(tmp) / "expo.csv"
+    path.write_text(
+        "email,first_name,last_name,company\n"
+        "anna@new.ru,Anna,New,Gamma\n"
+        "not-an-address,Bad,Row,Delta\n",
+        encoding="utf-8",
+    )
+    summary = import_file(path, event="Expo", kind="exhibition")
+    world.batch = summary.batch_id
