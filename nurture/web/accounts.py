@@ -38,6 +38,7 @@ __all__ = [
     "ROLES",
     "Account",
     "LockedOut",
+    "UnknownAccountError",
     "add_user",
     "authenticate",
     "disable_user",
@@ -54,6 +55,12 @@ _HASHER = PasswordHasher()
 # Verified against when the e-mail is unknown, so both answers take as long.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD = 8
+
+
+class UnknownAccountError(NotFoundError):
+    """No such account, person or key: a user's mistake (exit 2)."""
+
+    exit_code = 2
 
 
 class LockedOut(Exception):
@@ -93,7 +100,7 @@ def _normal_email(email: str) -> str:
 def find_user(session: Session, email: str) -> WebUser:
     user = session.scalars(select(WebUser).where(WebUser.email == _normal_email(email))).first()
     if user is None:
-        raise NotFoundError(f"no web account {email.strip().lower()!r} (see `nurture users list`)")
+        raise UnknownAccountError(f"no web account {email.strip().lower()!r} (see `nurture users list`)")
     return user
 
 
@@ -118,7 +125,7 @@ def add_user(
     if role in ("manager", "supervisor"):
         person = session.scalars(select(Manager).where(func.lower(Manager.email) == email)).first()
         if person is None:
-            raise NotFoundError(
+            raise UnknownAccountError(
                 f"{email} is not in the team file: a {role} account needs the person "
                 "(load it with `nurture team load`)"
             )

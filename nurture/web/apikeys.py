@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.db.web import ApiKey
-from nurture.errors import InputError, NotFoundError
+from nurture.errors import InputError
+from nurture.web.accounts import UnknownAccountError
 
 __all__ = ["DEFAULT_SCOPES", "SCOPES", "create_key", "list_keys", "revoke_key", "verify_key"]
 
@@ -62,7 +63,7 @@ def create_key(
 def revoke_key(session: Session, name: str, *, now: datetime) -> ApiKey:
     row = session.scalars(select(ApiKey).where(ApiKey.name == name.strip())).first()
     if row is None:
-        raise NotFoundError(f"no API key named {name!r} (see `nurture apikeys list`)")
+        raise UnknownAccountError(f"no API key named {name!r} (see `nurture apikeys list`)")
     row.revoked_at = row.revoked_at or now
     return row
 
