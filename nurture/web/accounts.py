@@ -100,7 +100,9 @@ def _normal_email(email: str) -> str:
 def find_user(session: Session, email: str) -> WebUser:
     user = session.scalars(select(WebUser).where(WebUser.email == _normal_email(email))).first()
     if user is None:
-        raise UnknownAccountError(f"no web account {email.strip().lower()!r} (see `nurture users list`)")
+        raise UnknownAccountError(
+            f"no web account {email.strip().lower()!r} (see `nurture users list`)"
+        )
     return user
 
 
