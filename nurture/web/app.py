@@ -103,7 +103,7 @@ def create_app() -> FastAPI:
     warning = secret_key_warning("nurture serve")  # ConfigError in production
     if warning:
         log.warning(warning)
-    from nurture.web import api, auth, campaign_pages, feed, home, import_pages
+    from nurture.web import api, auth, calendar_page, campaign_pages, feed, home, import_pages
 
     app = FastAPI(
         title="Nurture API",
@@ -126,6 +126,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth.router)
     app.include_router(home.router)
+    app.include_router(calendar_page.router)
     app.include_router(campaign_pages.router)
     app.include_router(import_pages.router)
     app.include_router(feed.router)

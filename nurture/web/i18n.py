@@ -156,6 +156,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "month": ("Month", "Месяц"),
     "previous": ("Previous", "Назад"),
     "next": ("Next", "Вперёд"),
+    "view": ("View", "Вид"),
+    "person": ("Person", "Сотрудник"),
+    "everyone": ("Everyone", "Все"),
+    "show": ("Show", "Показать"),
+    "dow_0": ("Mon", "Пн"),
+    "dow_1": ("Tue", "Вт"),
+    "dow_2": ("Wed", "Ср"),
+    "dow_3": ("Thu", "Чт"),
+    "dow_4": ("Fri", "Пт"),
+    "dow_5": ("Sat", "Сб"),
+    "dow_6": ("Sun", "Вс"),
     "feed_hint": (
         "Subscribe to your calendar in Google Calendar or Outlook with this private address "
         "(keep it secret; an administrator can replace it):",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from nurture.db.cadence import Task
 from nurture.db.leads import Lead
 
-__all__ = ["WorkItem", "open_work"]
+__all__ = ["PlannedTouch", "WorkItem", "open_work", "planned_touches"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,60 @@ def open_work(
             instructions=r.instructions,
             due_at=r.due_at,
             hard=r.deadline == "hard",
+            lead_name=_name(r.first_name, r.last_name, r.company, r.lead_id),
+        )
+        for r in session.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class PlannedTouch:
+    lead_id: int
+    campaign: str
+    channel: str
+    scheduled_at: datetime
+    lead_name: str
+
+
+def planned_touches(
+    session: Session,
+    manager_ids: Sequence[int] | None,
+    *,
+    due_from: datetime,
+    due_before: datetime,
+    limit: int = 500,
+) -> list[PlannedTouch]:
+    """Touches the cadence planned for the managers' leads in ``[due_from, due_before)``."""
+    from nurture.db.cadence import Campaign, Touch
+
+    query = (
+        select(
+            Touch.lead_id,
+            Campaign.slug,
+            Touch.channel,
+            Touch.scheduled_at,
+            Lead.first_name,
+            Lead.last_name,
+            Lead.company,
+        )
+        .join(Lead, Lead.id == Touch.lead_id)
+        .join(Campaign, Campaign.id == Touch.campaign_id)
+        .where(
+            Touch.status == "planned",
+            Touch.scheduled_at >= due_from,
+            Touch.scheduled_at < due_before,
+        )
+        .order_by(Touch.scheduled_at)
+        .limit(limit)
+    )
+    if manager_ids is not None:
+        query = query.where(Lead.owner_id.in_(list(manager_ids)))
+    return [
+        PlannedTouch(
+            lead_id=r.lead_id,
+            campaign=r.slug,
+            channel=r.channel,
+            scheduled_at=r.scheduled_at,
             lead_name=_name(r.first_name, r.last_name, r.company, r.lead_id),
         )
         for r in session.execute(query)

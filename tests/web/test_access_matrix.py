@@ -77,6 +77,7 @@ class Case:
 
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/"): Case(lambda w: "/", by_role=(("marketing", 303),)),  # to /campaigns
+    ("GET", "/calendar"): Case(lambda w: "/calendar?view=month"),
     ("POST", "/logout"): Case(lambda w: "/logout", ok=303),
     ("POST", "/settings/language"): Case(
         lambda w: "/settings/language", form=lambda w: {"language": "en"}, ok=303

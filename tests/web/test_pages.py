@@ -191,3 +191,31 @@ def test_every_page_renders_in_russian(client_for: Any, world: World, tmp_path: 
             assert '<html lang="ru">' in page.text, url
     anonymous = client_for(None).get("/login", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
     assert "Вход" in anonymous.text
+
+
+def test_calendar_places_tasks_on_the_users_local_day(client_for: Any, world: World) -> None:
+    from datetime import UTC, datetime
+
+    from web_support import add_task
+
+    # 22:30 UTC on a Tuesday is already Wednesday 01:30 in Moscow (the manager's zone)
+    late = datetime(2027, 3, 2, 22, 30, tzinfo=UTC)
+    with session_scope() as s:
+        add_task(
+            s, "late", world.leads["maria"], world.managers["maria@example.ru"], "Late call", late
+        )
+        add_task(
+            s, "stan", world.leads["stan"], world.managers["stan@example.ru"], "Stan call", late
+        )
+    manager = client_for("manager").get("/calendar?view=week&date=2027-03-01")
+    assert manager.status_code == 200
+    wednesday = manager.text.split('data-date="2027-03-03"')[1].split('data-date="2027-03-04"')[0]
+    assert "01:30 Late call" in wednesday
+    assert "Stan call" not in manager.text
+    month = client_for("manager").get("/calendar?view=month&date=2027-03-15")
+    assert "Late call" in month.text and 'data-date="2027-03-31"' in month.text
+    supervisor = client_for("supervisor").get("/calendar?view=week&date=2027-03-01")
+    assert "Late call" in supervisor.text and "Stan call" not in supervisor.text
+    assert "Mark Other" in supervisor.text  # the team to choose from
+    admin = client_for("admin").get("/calendar?view=week&date=2027-03-01")
+    assert "Late call" in admin.text and "Stan call" in admin.text
