@@ -23,6 +23,17 @@ from nurture.db.leads import (
     QuarantineRow,
 )
 from nurture.db.mail import OutboxMessage, Suppression
+from nurture.db.playbooks import (
+    Approval,
+    Deal,
+    Document,
+    Escalation,
+    OutboundRequest,
+    PlaybookVersion,
+    ProcessEvent,
+    RoleMember,
+    StepRun,
+)
 from nurture.db.scoring import LeadScore
 from nurture.db.session import get_engine, init_db, make_engine, session_scope
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
@@ -32,12 +43,16 @@ __all__ = [
     "Absence",
     "ApiKey",
     "ApiRequest",
+    "Approval",
     "Assignment",
     "Base",
     "Campaign",
     "CampaignStep",
+    "Deal",
+    "Document",
     "Engagement",
     "Enrollment",
+    "Escalation",
     "Event",
     "ImportBatch",
     "Lead",
@@ -46,11 +61,16 @@ __all__ = [
     "LeadSource",
     "LoginFailure",
     "Manager",
+    "OutboundRequest",
     "OutboxMessage",
+    "PlaybookVersion",
     "PossibleDuplicate",
+    "ProcessEvent",
     "Purchase",
     "QuarantineRow",
+    "RoleMember",
     "RoutingRule",
+    "StepRun",
     "Suppression",
     "Task",
     "Team",
