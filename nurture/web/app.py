@@ -103,7 +103,18 @@ def create_app() -> FastAPI:
     warning = secret_key_warning("nurture serve")  # ConfigError in production
     if warning:
         log.warning(warning)
-    from nurture.web import api, auth, calendar_page, campaign_pages, feed, home, import_pages
+    from nurture.web import (
+        api,
+        auth,
+        calendar_page,
+        campaign_pages,
+        feed,
+        home,
+        import_pages,
+        lead_pages,
+        task_pages,
+        team_page,
+    )
 
     app = FastAPI(
         title="Nurture API",
@@ -127,6 +138,9 @@ def create_app() -> FastAPI:
     app.include_router(auth.router)
     app.include_router(home.router)
     app.include_router(calendar_page.router)
+    app.include_router(lead_pages.router)
+    app.include_router(task_pages.router)
+    app.include_router(team_page.router)
     app.include_router(campaign_pages.router)
     app.include_router(import_pages.router)
     app.include_router(feed.router)

@@ -10,12 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from nurture.config import get_settings
 from nurture.db.web import WebUser
+from nurture.playbooks import TaskView
 from nurture.web.access import ALL_ROLES, DB, MARKETING, allow, manager_scope, now
 from nurture.web.accounts import feed_path
-from nurture.web.pages import render
+from nurture.web.pages import render, words_for
 from nurture.web.people import zone_of
 from nurture.web.sessions import Current
-from nurture.web.work import WorkItem, open_work
+from nurture.web.tasks_view import outcome_fields, predicted_values, tasks_of
 
 __all__ = ["day_buckets", "router"]
 
@@ -24,10 +25,17 @@ UPCOMING_DAYS = 7
 
 
 def day_buckets(
-    items: list[WorkItem], *, moment: datetime, zone_start: datetime, zone_end: datetime
-) -> dict[str, list[WorkItem]]:
-    """Overdue (due before now), today (the rest of the user's day) and upcoming."""
-    out: dict[str, list[WorkItem]] = {"overdue": [], "today": [], "upcoming": []}
+    items: list[TaskView],
+    *,
+    moment: datetime,
+    zone_start: datetime,
+    zone_end: datetime,
+    values: dict[int, float] | None = None,
+) -> dict[str, list[TaskView]]:
+    """Overdue (due before now), today (the rest of the user's day) and upcoming; each
+    sorted by deadline (the day it falls on in the user's zone, hard deadlines first), then
+    by the lead's predicted value, highest first."""
+    out: dict[str, list[TaskView]] = {"overdue": [], "today": [], "upcoming": []}
     for item in items:
         if item.due_at < moment:
             out["overdue"].append(item)
@@ -35,6 +43,14 @@ def day_buckets(
             out["today"].append(item)
         else:
             out["upcoming"].append(item)
+    value = values or {}
+    zone = zone_start.tzinfo
+
+    def order(t: TaskView) -> tuple[object, ...]:
+        return (t.due_at.astimezone(zone).date(), not t.hard, -value.get(t.lead_id, 0.0), t.due_at)
+
+    for bucket in out.values():
+        bucket.sort(key=order)
     return out
 
 
@@ -58,12 +74,23 @@ def my_day(request: Request, session: DB, user: Annotated[Current, allow(*ALL_RO
     scope = manager_scope(session, user)
     if user.role == "supervisor" and user.manager_id is not None:
         scope = [user.manager_id]  # my day is mine; the team is on /team and the calendar
-    items = open_work(session, scope, due_before=horizon) if scope != [] else []
+    items = tasks_of(session, scope, now=moment, due_before=horizon) if scope != [] else []
+    lang = words_for(request).lang
     return render(
         request,
         "my_day.html",
         {
-            "buckets": day_buckets(items, moment=moment, zone_start=start, zone_end=end),
+            "buckets": day_buckets(
+                items,
+                moment=moment,
+                zone_start=start,
+                zone_end=end,
+                values=predicted_values(session, (t.lead_id for t in items)),
+            ),
+            "fields": {t.id: outcome_fields(session, t.id, lang) for t in items},
+            "can_reassign": False,
+            "people": [],
+            "back": "/",
             "zone": str(zone),
             "local": local,
             "feed_url": feed_url(session, user),

@@ -43,6 +43,7 @@ class World:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     campaign: str = ""
     batch: int = 0
+    deals: dict[str, int] = field(default_factory=dict)  # owner name -> deals.id
 
 
 def add_lead(session: Any, name: str, owner: int | None, email: str) -> int:
@@ -79,6 +80,38 @@ def add_task(
     session.add(task)
     session.flush()
     return task.id
+
+
+def add_deals(session: Any, w: World) -> None:
+    """A stored playbook version and an open deal for Maria's and Stan's leads (written as
+    rows: the playbook engine that opens deals is the playbooks capability's)."""
+    from nurture.db.playbooks import Deal, PlaybookVersion
+
+    version = PlaybookVersion(
+        name="b2b-sale",
+        version=1,
+        sha256="0" * 64,
+        file_name="b2b-sale.yaml",
+        definition={},
+        source="",
+    )
+    session.add(version)
+    session.flush()
+    for who in ("maria", "stan"):
+        deal = Deal(
+            lead_id=w.leads[who],
+            owner_id=w.managers[f"{who}@example.ru"],
+            playbook="b2b-sale",
+            version_id=version.id,
+            version=1,
+            stage="qualification",
+            stage_entered_at=w.now,
+            amount=150000.0,
+            currency="RUB",
+        )
+        session.add(deal)
+        session.flush()
+        w.deals[who] = deal.id
 
 
 def make_world() -> World:
@@ -123,6 +156,7 @@ def make_world() -> World:
             w.tasks[f"{who}-upcoming"] = add_task(
                 s, f"t.{who}.2", lead, mid, f"Send offer {who} later", w.now + timedelta(days=3)
             )
+        add_deals(s, w)
     return w
 
 
