@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from nurture.config import get_settings
 from nurture.errors import NurtureError
 from nurture.web import apikeys, webform
 from nurture.web.access import DB, now
@@ -122,6 +123,110 @@ def post_lead(
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
+class TaskOut(BaseModel):
+    """A task as ``nurture task list --json`` prints it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    lead_id: int
+    deal_id: int | None
+    title: str
+    instructions: str | None
+    assignee: str | None
+    due_at: str
+    hard: bool
+    status: str
+    overdue: bool
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskOut]
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="The outcome form's values (key: value)."
+    )
+    note: str | None = Field(default=None, max_length=5000)
+
+
+def _actor(session: DB, key_id: int) -> str:
+    from nurture.db.web import ApiKey
+
+    key = session.get(ApiKey, key_id)
+    return f"api:{key.name}" if key is not None else "api"
+
+
+@router.get("/tasks", response_model=TaskList, summary="List tasks")
+def get_tasks(
+    session: DB,
+    _key: Annotated[int, needs("tasks:read")],
+    assignee: Annotated[str | None, Query(max_length=320, description="E-mail.")] = None,
+    lead_id: Annotated[int | None, Query(ge=1)] = None,
+    overdue: bool = False,
+    include_closed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Response:
+    """Open tasks (with ``include_closed``, all), by due time, as the CLI lists them."""
+    from nurture.playbooks import list_tasks
+
+    try:
+        tasks = list_tasks(
+            session,
+            now=now(),
+            assignee=assignee,
+            lead_id=lead_id,
+            overdue=overdue,
+            include_closed=include_closed,
+            limit=limit,
+        )
+    except NurtureError as exc:
+        return JSONResponse({"detail": exc.format_message()}, status_code=422)
+    return JSONResponse({"tasks": [t.as_json() for t in tasks]})
+
+
+@router.post(
+    "/tasks/{task_id}/outcome",
+    response_model=TaskOut,
+    responses={
+        404: {"description": "No such task."},
+        409: {"description": "The task is done or cancelled already."},
+        422: {"description": "The outcome does not fit the task's form."},
+    },
+    summary="Complete a task with its outcome",
+)
+def post_outcome(
+    task_id: int,
+    body: OutcomeIn,
+    session: DB,
+    key_id: Annotated[int, needs("tasks:write")],
+) -> Response:
+    """Mark the task done with the outcome (validated against its action's form); the same
+    as ``nurture task done``. Done twice: 409, nothing recorded twice."""
+    from nurture.playbooks import ConflictError, UnknownRecordError, complete_task
+
+    try:
+        with session.begin_nested():
+            task = complete_task(
+                session,
+                task_id,
+                now=now(),
+                actor=_actor(session, key_id),
+                outcome=body.outcome,
+                note=body.note,
+            )
+    except UnknownRecordError as exc:
+        return JSONResponse({"detail": exc.format_message()}, status_code=404)
+    except ConflictError as exc:
+        return JSONResponse({"detail": exc.format_message()}, status_code=409)
+    except NurtureError as exc:
+        return JSONResponse({"detail": exc.format_message()}, status_code=422)
+    return JSONResponse(task.as_json())
+
+
 @router.get("/docs", include_in_schema=False)
 def docs(request: Request) -> Response:
     """The API described for people, from the same OpenAPI schema (nothing from a CDN)."""
@@ -136,5 +241,10 @@ def docs(request: Request) -> Response:
     return render(
         request,
         "api_docs.html",
-        {"schema": schema, "operations": operations, "scopes": apikeys.SCOPES},
+        {
+            "schema": schema,
+            "operations": operations,
+            "scopes": apikeys.SCOPES,
+            "base_url": get_settings().public_url.rstrip("/"),
+        },
     )

@@ -155,3 +155,34 @@ def test_openapi_schema_and_docs_page(app: Any, world: World) -> None:
     assert not [p for p in schema["paths"] if not p.startswith("/api/")]  # pages are not API
     page = client.get("/api/docs")
     assert page.status_code == 200 and "/api/leads" in page.text and "cdn" not in page.text
+
+
+def test_tasks_for_integrations_list_and_record_outcomes(app: Any, world: World) -> None:
+    from nurture.db.cadence import Task
+
+    client = TestClient(app)
+    reader = {"X-API-Key": _key("tasks:read", name="crm-read")}
+    writer = {"X-API-Key": _key("tasks:read", "tasks:write", name="crm")}
+    listed = client.get("/api/tasks?assignee=maria@example.ru", headers=reader)
+    assert listed.status_code == 200
+    titles = {t["title"] for t in listed.json()["tasks"]}
+    assert titles == {"Call back maria overdue", "Send offer maria later"}
+    overdue = client.get("/api/tasks?overdue=true", headers=reader).json()["tasks"]
+    assert {t["id"] for t in overdue} == {
+        world.tasks[f"{w}-overdue"] for w in ("maria", "mark", "stan")
+    }
+    task_id = world.tasks["maria-overdue"]
+    body = {"outcome": {"result": "meeting booked"}, "note": "from the CRM"}
+    assert (
+        client.post(f"/api/tasks/{task_id}/outcome", json=body, headers=reader).status_code == 403
+    )
+    done = client.post(f"/api/tasks/{task_id}/outcome", json=body, headers=writer)
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    with session_scope() as s:
+        task = s.get(Task, task_id)
+        assert task is not None and task.completed_by == "api:crm"
+    again = client.post(f"/api/tasks/{task_id}/outcome", json=body, headers=writer)
+    assert again.status_code == 409
+    assert client.post("/api/tasks/999999/outcome", json=body, headers=writer).status_code == 404
+    unknown = client.get("/api/tasks?assignee=nobody@example.ru", headers=reader)
+    assert unknown.status_code == 422
