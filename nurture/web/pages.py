@@ -27,7 +27,6 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/campaigns", "campaigns", ("marketing", "admin")),
     ("/imports", "imports", ("marketing", "admin")),
     ("/duplicates", "duplicates", ("marketing", "admin")),
-    ("/analytics", "analytics", ("marketing", "supervisor", "admin")),
 )
 
 

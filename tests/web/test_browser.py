@@ -104,3 +104,59 @@ def test_unsubscribe_confirmation_button_unsubscribes(site: str, browser: Any) -
     with session_scope() as s:
         lead = s.get(Lead, lead_id)
         assert lead is not None and lead.unsubscribed_at is not None
+
+
+def test_manager_completes_the_overdue_task_and_the_timeline_shows_it(
+    site: str, browser: Any, world: World
+) -> None:
+    task_id = world.tasks["maria-overdue"]
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, site, ACCOUNTS["manager"], PASSWORD)
+    card = page.locator(f"#task-{task_id}")
+    card.locator("details.act summary").first.click()
+    card.locator("input[name=outcome__result]").fill("interested: demo next week")
+    card.locator("textarea[name=note]").fill("spoke to the CTO")
+    shoot(page, "my-day-complete-form")
+    card.locator("button.complete").click()
+    page.wait_for_selector(f"#task-{task_id}.closed")  # htmx swapped the card in place
+    shoot(page, "my-day-completed")
+    page.click(f"#task-{task_id} a.lead-link")
+    page.wait_for_selector("#timeline")
+    timeline = page.inner_text("#timeline")
+    assert "interested: demo next week" in timeline
+    shoot(page, "lead-card")
+    # another manager's lead is not reachable, by link or by typing its address
+    response = page.goto(f"{site}/leads/{world.leads['mark']}")
+    assert response is not None and response.status == 404
+    shoot(page, "lead-not-yours")
+    page.goto(site + "/calendar?view=month")
+    page.wait_for_selector("#calendar")
+    assert "Send offer maria later" in page.inner_text("#calendar")
+    shoot(page, "calendar-month")
+    page.goto(site + "/calendar")
+    shoot(page, "calendar-week")
+
+
+def test_supervisor_reassigns_an_overdue_task(site: str, browser: Any, world: World) -> None:
+    task_id = world.tasks["maria-overdue"]
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, site, ACCOUNTS["supervisor"], PASSWORD)
+    page.goto(site + "/team")
+    shoot(page, "team-board")
+    card = page.locator(f"#task-{task_id}")
+    card.locator("select[name=to]").select_option("mark@example.ru")
+    card.locator("input[name=reason]").fill("Maria is at the exhibition all week")
+    card.locator("button.reassign").click()
+    page.wait_for_function(
+        f"document.querySelector('#task-{task_id}').innerText.includes('Mark Other')"
+    )
+    shoot(page, "team-board-reassigned")
+    from nurture.db.cadence import Task
+
+    with session_scope() as s:
+        task = s.get(Task, task_id)
+        assert task is not None and task.manager_id == world.managers["mark@example.ru"]
+    phone = browser.new_page(viewport=PHONE)
+    sign_in(phone, site, ACCOUNTS["supervisor"], PASSWORD)
+    phone.goto(site + "/team")
+    shoot(phone, "team-board-phone")
