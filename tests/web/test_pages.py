@@ -170,7 +170,14 @@ def test_every_page_renders_in_russian(client_for: Any, world: World, tmp_path: 
     add_campaign_and_import(world, tmp_path)
     assert all(len(v) == 2 and all(v) for v in MESSAGES.values())
     for role, pages in {
-        "manager": ["/"],
+        "manager": [
+            "/",
+            "/calendar",
+            "/calendar?view=month",
+            f"/leads/{world.leads['maria']}",
+            f"/deals/{world.deals['maria']}",
+        ],
+        "supervisor": ["/team"],
         "marketing": [
             "/campaigns",
             f"/campaigns/{world.campaign}",
