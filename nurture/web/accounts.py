@@ -22,6 +22,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -51,10 +52,20 @@ __all__ = [
     "set_password",
 ]
 
-_HASHER = PasswordHasher()
-# Verified against when the e-mail is unknown, so both answers take as long.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD = 8
+
+
+@lru_cache(maxsize=4)
+def _hashers(time_cost: int, memory_kib: int, parallelism: int) -> tuple[PasswordHasher, str]:
+    """The hasher for these costs and a hash to verify against when the e-mail is unknown
+    (so both answers take as long)."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    s = get_web_settings()
+    return _hashers(s.password_time_cost, s.password_memory_kib, s.password_parallelism)
 
 
 class UnknownAccountError(NotFoundError):
@@ -87,7 +98,7 @@ class Account:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise InputError(f"the password needs at least {MIN_PASSWORD} characters")
-    return _HASHER.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def _normal_email(email: str) -> str:
@@ -218,8 +229,9 @@ def authenticate(
     _check_throttle(session, keys, now)
     user = session.scalars(select(WebUser).where(WebUser.email == email)).first()
     stored = user.password_hash if user is not None and user.active else None
+    hasher, dummy = _hasher()
     try:
-        _HASHER.verify(stored or _DUMMY_HASH, password)
+        hasher.verify(stored or dummy, password)
         ok = stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
@@ -227,8 +239,8 @@ def authenticate(
         session.add_all(LoginFailure(key=key, failed_at=now) for key, _ in keys)
         return None
     session.execute(delete(LoginFailure).where(LoginFailure.key == keys[0][0]))
-    if _HASHER.check_needs_rehash(stored or ""):
-        user.password_hash = _HASHER.hash(password)
+    if hasher.check_needs_rehash(stored or ""):
+        user.password_hash = hasher.hash(password)
     return user
 
 

@@ -33,6 +33,11 @@ class WebSettings(BaseSettings):
         default=15, ge=1, description="Failures older than this no longer count."
     )
     max_upload_mb: int = Field(default=50, ge=1, description="Largest lead list to upload.")
+    # Argon2id cost (RFC 9106's second recommendation by default). Hashes made with other
+    # values are re-hashed at the next sign-in.
+    password_time_cost: int = Field(default=3, ge=1, description="Argon2 passes.")
+    password_memory_kib: int = Field(default=65536, ge=8, description="Argon2 memory (KiB).")
+    password_parallelism: int = Field(default=4, ge=1, description="Argon2 lanes.")
 
 
 @lru_cache(maxsize=1)

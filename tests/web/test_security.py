@@ -230,7 +230,7 @@ def test_server_errors_show_a_reference_not_the_exception(
     def boom(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("password=hunter2 leaked")
 
-    monkeypatch.setattr(home, "open_work", boom)
+    monkeypatch.setattr(home, "tasks_of", boom)
     client = sign_in(TestClient(app, raise_server_exceptions=False), ACCOUNTS["manager"])
     response = client.get("/")
     assert response.status_code == 500
@@ -275,3 +275,30 @@ def test_access_log_lines_hide_feed_and_unsubscribe_tokens() -> None:
     )
     RedactSecrets().filter(record)
     assert "SECRETMAC" not in record.getMessage() and "/feed/[redacted]" in record.getMessage()
+
+
+def test_passwords_are_argon2id_at_the_recommended_cost_and_upgraded_at_sign_in(
+    app: Any, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from argon2 import extract_parameters
+    from sqlalchemy import select as select_
+
+    from nurture.db.web import WebUser
+    from nurture.web.settings import WebSettings, get_web_settings
+
+    defaults = WebSettings()
+    assert (defaults.password_time_cost, defaults.password_memory_kib) == (3, 65536)
+    with session_scope() as s:
+        stored = s.scalars(
+            select_(WebUser.password_hash).where(WebUser.email == ACCOUNTS["admin"])
+        ).one()
+    assert stored is not None and stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+    monkeypatch.setenv("NURTURE_WEB_PASSWORD_TIME_COST", "2")
+    get_web_settings.cache_clear()
+    sign_in(TestClient(app), ACCOUNTS["admin"])  # the old hash still verifies...
+    with session_scope() as s:
+        upgraded = s.scalars(
+            select_(WebUser.password_hash).where(WebUser.email == ACCOUNTS["admin"])
+        ).one()
+    assert upgraded is not None and extract_parameters(upgraded).time_cost == 2  # ...and is redone
