@@ -187,7 +187,7 @@ def _parts(message: bytes) -> tuple[str, str, str]:
 
 def preview_step(session: Session, template: str, lead_id: int) -> list[Preview]:
     """The e-mail ``template`` for the lead, in English and in Russian (nothing written)."""
-    from nurture.mail.sender import preview
+    from nurture.mail import preview
 
     lead = session.get(Lead, lead_id)
     if lead is None:
