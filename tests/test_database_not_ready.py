@@ -47,7 +47,7 @@ NO_DATABASE = {
     ("score", "models"): "lists the model versions on disk",
 }
 #: Commands that serve until stopped: they are not run here.
-SERVES = {("web",): "uvicorn"}
+SERVES = {("serve",): "uvicorn"}
 
 #: Arguments for commands that need more than a sample value of each required parameter.
 ARGS: dict[tuple[str, ...], list[str]] = {
@@ -181,6 +181,7 @@ def test_a_database_that_is_not_ready_is_one_line_and_exit_2(
 ) -> None:
     monkeypatch.setenv("NURTURE_DATABASE_URL", STATES[state](tmp_path))
     monkeypatch.setenv("NURTURE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("NURTURE_SECRET_KEY", "a-key-of-this-test-only-" * 2)  # no key warning
     get_settings.cache_clear()
     get_engine.cache_clear()
     result = run(path, tmp_path)
