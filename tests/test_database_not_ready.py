@@ -46,8 +46,6 @@ NO_DATABASE = {
     ("score", "cdnow-export"): "writes the bundled CDNOW data",
     ("score", "models"): "lists the model versions on disk",
 }
-#: Commands that serve until stopped: they are not run here.
-SERVES = {("serve",): "uvicorn"}
 
 #: Arguments for commands that need more than a sample value of each required parameter.
 ARGS: dict[tuple[str, ...], list[str]] = {
@@ -162,13 +160,12 @@ EXPECTED = {
 CASES = [
     pytest.param(path, state, id=f"{' '.join(path)}-{state}")
     for path in COMMAND_PATHS
-    if path not in SERVES
     for state in (["no file"] if path in NO_DATABASE else STATES)
 ]
 
 
 def test_the_exceptions_name_real_commands() -> None:
-    assert set(NO_DATABASE) | set(SERVES) | set(ARGS) <= set(COMMAND_PATHS)
+    assert set(NO_DATABASE) | set(ARGS) <= set(COMMAND_PATHS)
 
 
 @pytest.mark.parametrize(("path", "state"), CASES)
