@@ -49,4 +49,4 @@ bench: install
 		$(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) nurture.db outbox .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) nurture.db outbox .mypy_cache .ruff_cache .pytest_cache build dist nurture/_data
