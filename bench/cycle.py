@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import Report, drop_pg_schema, new_pg_schema, timed
 
-from nurture.cadence import planner
+from nurture.cadence import planner, scratch
 from nurture.cadence.campaigns import load_specs, read_campaign_file, save_campaign
 from nurture.config import PROJECT_ROOT
 from nurture.db.session import init_db, make_engine
@@ -166,7 +166,7 @@ def measure(engine: Engine, repeat: int = 3) -> dict[str, float | int | str]:
         # the same connection settings the planner uses (on SQLite its page cache size):
         # the floor must not be handicapped
         with Session(engine) as s:
-            with planner.sqlite_cache(s), timed() as t:
+            with scratch.page_cache(s), timed() as t:
                 res = s.execute(text(BASELINE), {"now": NOW, "horizon": horizon})
             out["due_rows"] = int(res.rowcount or 0)  # type: ignore[attr-defined]
             baselines.append(t.seconds)

@@ -34,6 +34,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from nurture.cadence.filters import FilterError, compile_filter
+from nurture.cadence.guard import CampaignGuard
 from nurture.cadence.windows import Window, parse_days, parse_hhmm
 from nurture.db.cadence import Campaign, CampaignStep
 from nurture.errors import ConfigError
@@ -308,15 +309,41 @@ def save_campaign(session: Session, spec: CampaignSpec) -> tuple[Campaign, bool]
     return campaign, created
 
 
+def spec_of(campaign: Campaign) -> CampaignSpec:
+    """The validated definition of a stored campaign. A definition an older version stored
+    that no longer validates (e.g. a filter over today's bounds) is a ConfigError saying
+    how to fix it."""
+    try:
+        return CampaignSpec.model_validate(campaign.definition)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "campaign"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(
+            f"campaign {campaign.slug!r} as stored is not valid: {field}: {msg}; "
+            "fix its file and load it again with `nurture campaign load`"
+        ) from None
+
+
 def load_specs(
-    session: Session, *, active_only: bool = True
+    session: Session, *, active_only: bool = True, guard: CampaignGuard | None = None
 ) -> list[tuple[Campaign, CampaignSpec]]:
-    """Campaigns in the database with their validated definitions, highest priority first."""
+    """Campaigns in the database with their validated definitions, highest priority first.
+
+    A stored definition that does not validate raises ConfigError, or with ``guard`` is
+    recorded there as the campaign's failure and left out.
+    """
     query = select(Campaign).order_by(Campaign.priority.desc(), Campaign.id)
     if active_only:
         query = query.where(Campaign.active.is_(True))
     out = []
     for campaign in session.scalars(query):
-        spec = CampaignSpec.model_validate(campaign.definition)
+        try:
+            spec = spec_of(campaign)
+        except ConfigError as exc:
+            if guard is None:
+                raise
+            guard.fail(campaign.slug, exc.format_message())
+            continue
         out.append((campaign, spec))
     return out

@@ -13,7 +13,8 @@ import typer
 from sqlalchemy import func, select
 
 from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
-from nurture.errors import ConfigError, InputError, NotFoundError
+from nurture.errors import ConfigError, InputError
+from nurture.text import count
 
 campaign_app = typer.Typer(help="Nurture campaigns: load YAML files, list them, enrol leads.")
 purchases_app = typer.Typer(help="Purchases and conversions (feed stop rules and dormancy).")
@@ -28,7 +29,7 @@ def campaign_load(
 
     A broken file is reported on one line naming the file and line; the others still load.
     """
-    from nurture.cadence.campaigns import read_campaign_file, save_campaign
+    from nurture.cadence import read_campaign_file, save_campaign
 
     loaded: list[dict[str, Any]] = []
     errors: list[str] = []
@@ -123,9 +124,7 @@ def campaign_enroll(
 
     Leads already active in the campaign are left alone; finished ones start a new cycle.
     """
-    from nurture.cadence.campaigns import CampaignSpec
-    from nurture.cadence.filters import compile_filter
-    from nurture.cadence.planner import enrol
+    from nurture.cadence import compile_filter, enrol, spec_of
     from nurture.db.cadence import Campaign
 
     condition = compile_filter(where)
@@ -133,13 +132,13 @@ def campaign_enroll(
     with cli_session() as session:
         campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
         if campaign is None:
-            raise NotFoundError(f"no campaign {slug!r} (see `nurture campaign list`)")
-        spec = CampaignSpec.model_validate(campaign.definition)
+            raise InputError(f"no campaign {slug!r} (see `nurture campaign list`)")
+        spec = spec_of(campaign)
         n = enrol(session, campaign, spec, now=moment, condition=condition, first_time_only=False)
     if json_out:
         print_json({"campaign": slug, "enrolled": n, "where": where})
     else:
-        typer.echo(f"{slug}: {n} lead(s) enrolled")
+        typer.echo(f"{slug}: {count(n, 'lead')} enrolled")
 
 
 @purchases_app.command("import")
@@ -148,7 +147,7 @@ def purchases_import(
     json_out: bool = JsonOption,
 ) -> None:
     """Import purchases (idempotent); buyers become converted and stop their campaigns."""
-    from nurture.cadence.purchases import import_purchases
+    from nurture.cadence import import_purchases
 
     with cli_session() as session:
         result = import_purchases(session, file)
@@ -158,7 +157,7 @@ def purchases_import(
     typer.echo(
         f"{result.file}: {result.rows} rows, {result.imported} imported, "
         f"{result.duplicates} already known, {len(result.rejected)} rejected, "
-        f"{result.leads_converted} lead(s) converted"
+        f"{count(result.leads_converted, 'lead')} converted"
     )
     for line in result.rejected:
         typer.echo(f"  {line}", err=True)
@@ -168,9 +167,10 @@ def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> Non
     """Run one nurture cycle (idempotent at the same --now).
 
     Route, stop, enrol, plan touches, queue e-mails, create tasks, escalate missed hard
-    deadlines, repair coverage.
+    deadlines, repair coverage. A campaign that fails is rolled back and skipped (one line
+    on stderr each, `failed_campaigns` in --json); the other campaigns still run.
     """
-    from nurture.cadence.cycle import run_cycle
+    from nurture.cadence import run_cycle
 
     moment = parse_now(now)
     with cli_session() as session:
@@ -197,6 +197,11 @@ def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> Non
             f"  repaired:    found {s.uncovered_found} without next step and "
             f"{s.untouched_over_30d_found} untouched > 30 days; created {_fmt(s.repaired)}"
         )
+    if s.failed_campaigns:
+        names = ", ".join(sorted(s.failed_campaigns))
+        typer.echo(f"  failed:      {names} (rolled back and skipped; the others ran)")
+    for slug, why in sorted(s.failed_campaigns.items()):
+        typer.echo(f"nurture: campaign {slug!r} skipped in this cycle: {why}", err=True)
 
 
 def _fmt(counts: dict[str, int]) -> str:
@@ -213,20 +218,23 @@ def coverage_command(
     Open leads, first touch within 24 h, next step scheduled, and leads untouched for more
     than 30 days (must be none).
     """
-    from nurture.cadence.coverage import report
+    from nurture.cadence import coverage_report
 
     moment = parse_now(now)
     with cli_session() as session:
-        rep = report(session, now=moment)
+        rep = coverage_report(session, now=moment)
     if json_out:
         print_json(rep.as_dict())
         return
     typer.echo(f"coverage at {moment:%Y-%m-%d %H:%M} UTC")
     typer.echo(f"  open leads:                {rep.open_leads}")
-    typer.echo(
-        f"  first touch within 24 h:   {rep.first_touch_24h_share or 0:.1%} "
-        f"(of {rep.first_touch_eligible} older than a day)"
-    )
+    if rep.first_touch_eligible:
+        typer.echo(
+            f"  first touch within 24 h:   {rep.first_touch_24h_share or 0:.1%} "
+            f"(of {count(rep.first_touch_eligible, 'lead')} older than a day)"
+        )
+    else:
+        typer.echo("  first touch within 24 h:   n/a (no lead is a day old yet)")
     typer.echo(f"  next step scheduled:       {rep.next_step_share:.1%}")
     typer.echo(f"  untouched over 30 days:    {len(rep.untouched_over_30d)}")
     if rep.untouched_over_30d:
@@ -240,7 +248,7 @@ def coverage_command(
 def _parse_step(text: str) -> timedelta:
     m = re.fullmatch(r"\s*(\d+)\s*([dh])\s*", text)
     if not m or int(m.group(1)) == 0:
-        raise InputError(f"--step {text!r}: use e.g. 1d or 6h", field="step")
+        raise InputError(f"--step {text!r} is not a duration: use e.g. 1d or 6h")
     n = int(m.group(1))
     return timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
 
@@ -273,7 +281,7 @@ def simulate_command(
     try:
         first = date.fromisoformat(start)
     except ValueError as exc:
-        raise InputError(f"--start {start!r} is not a date (YYYY-MM-DD)", field="start") from exc
+        raise InputError(f"--start {start!r} is not a date: use YYYY-MM-DD") from exc
     delta = _parse_step(step)
     with tempfile.TemporaryDirectory(prefix="nurture-sim-") as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'sim.db'}"

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from nurture.cadence.planner import affected, rowcount
+from nurture.cadence.statements import affected, rowcount
 from nurture.db.cadence import Purchase
 from nurture.db.leads import Lead
 from nurture.db.sql import dialect_insert

@@ -158,6 +158,6 @@ def add_absence(
 ) -> tuple[Manager, bool]:
     """Record that a manager is away from ``start`` to ``end`` (inclusive)."""
     if end < start:
-        raise InputError(f"--to {end} is before --from {start}", field="--to")
+        raise InputError(f"--to {end} is before --from {start}")
     m = find_manager(session, email)
     return m, bool(add_absence_row(session, m.id, start, end, reason))

@@ -88,7 +88,7 @@ def test_commands_end_to_end(fresh_db: str, tmp_path: Path) -> None:
     code, _out, err = invoke("campaign", "enroll", "seminar", "--where", "city = ")
     assert code == 2 and err.startswith("nurture: ") and "\n" not in err.strip()
     code, _out, err = invoke("campaign", "enroll", "nope", "--where", "city = 'X'")
-    assert code == 1 and "no campaign 'nope'" in err
+    assert code == 2 and err.strip() == "nurture: no campaign 'nope' (see `nurture campaign list`)"
 
     code, out, _ = invoke(
         "purchases", "import", str(PROJECT_ROOT / "examples/purchases.csv"), "--json"

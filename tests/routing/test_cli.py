@@ -70,9 +70,19 @@ def test_clear_errors(fresh_db: str, tmp_path: Path) -> None:
     result = run("team", "load", str(bad), code=2)
     assert result.stderr.startswith("nurture: team.yaml line 43: teams[1].managers[0].weight")
     assert "Traceback" not in result.stderr
+    # a name or id the user typed that is not there is their mistake: one line, exit 2
     result = run(
-        "team", "absent", "nobody@example.ru", "--from", "2026-12-01", "--to", "2026-12-02", code=1
+        "team", "absent", "nobody@example.ru", "--from", "2026-12-01", "--to", "2026-12-02", code=2
     )
-    assert "no manager with e-mail" in result.stderr
-    run("team", "absent", "x@example.ru", "--from", "tomorrow", "--to", "2026-12-02", code=2)
-    assert "no lead with id 999" in run("leads", "show", "999", code=1).stderr
+    assert result.stderr == (
+        "nurture: no manager with e-mail 'nobody@example.ru' (load the team file first)\n"
+    )
+    result = run(
+        "team", "absent", "x@example.ru", "--from", "tomorrow", "--to", "2026-12-02", code=2
+    )
+    assert result.stderr == "nurture: --from 'tomorrow' is not a date: use YYYY-MM-DD\n"
+    result = run(
+        "team", "absent", "x@example.ru", "--from", "2026-12-02", "--to", "2026-12-01", code=2
+    )
+    assert result.stderr == "nurture: --to 2026-12-01 is before --from 2026-12-02\n"
+    assert run("leads", "show", "999", code=2).stderr == "nurture: no lead with id 999\n"
