@@ -27,9 +27,11 @@ def campaign_load(
 ) -> None:
     """Validate and load campaign files (insert or update by slug; safe to run twice).
 
-    A broken file is reported on one line naming the file and line; the others still load.
+    Every problem of a broken file is reported on its own line naming the file and the
+    line (exit 2); the other files still load.
     """
     from nurture.cadence import read_campaign_file, save_campaign
+    from nurture.routing.yamlfile import problems_of
 
     loaded: list[dict[str, Any]] = []
     errors: list[str] = []
@@ -38,7 +40,7 @@ def campaign_load(
         try:
             specs.append(read_campaign_file(path))
         except ConfigError as exc:
-            errors.append(exc.format_message())
+            errors.extend(p.format_message() for p in problems_of(exc))
     if specs:
         with cli_session() as session:
             for spec in specs:

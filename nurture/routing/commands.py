@@ -61,11 +61,18 @@ def load_command(
     """Create or update teams, managers, supervisors, absences and routing rules from FILE.
 
     Safe to run again: it upserts. Managers no longer in the file are marked departed
-    (their open leads move on the next `nurture team rebalance`).
+    (their open leads move on the next `nurture team rebalance`). Every problem of a broken
+    file is listed on its own line with its line number (exit 2); nothing is written.
     """
     from nurture.routing import apply_team_file, load_team_file
+    from nurture.routing.yamlfile import ConfigProblems
 
-    spec = load_team_file(file)
+    try:
+        spec = load_team_file(file)
+    except ConfigProblems as exc:
+        for line in exc.messages():  # every problem on its own line, then exit 2
+            typer.echo(f"nurture: {line}", err=True)
+        raise typer.Exit(exc.exit_code) from None
     with cli_session() as session:
         out = apply_team_file(session, spec)
     if json_out:

@@ -26,7 +26,7 @@ def run(*args: str, code: int = 0) -> Any:
 def test_team_workflow(fresh_db: str) -> None:
     first = json.loads(run("team", "load", str(EXAMPLE), "--json").stdout)
     again = json.loads(run("team", "load", str(EXAMPLE), "--json").stdout)
-    assert first["created"] == 8 and again["created"] == 0 and again["absences_added"] == 0
+    assert first["created"] == 11 and again["created"] == 0 and again["absences_added"] == 0
     engine = make_engine(fresh_db)
     with session_scope(engine) as s:
         s.execute(
@@ -68,7 +68,7 @@ def test_clear_errors(fresh_db: str, tmp_path: Path) -> None:
         )
     )
     result = run("team", "load", str(bad), code=2)
-    assert result.stderr.startswith("nurture: team.yaml line 43: teams[1].managers[0].weight")
+    assert result.stderr.startswith("nurture: team.yaml line 45: teams[1].managers[0].weight")
     assert "Traceback" not in result.stderr
     # a name or id the user typed that is not there is their mistake: one line, exit 2
     result = run(
