@@ -118,7 +118,7 @@ def populate(engine: Engine, rows: int) -> None:
         # a live database is checkpointed (every 1,000 pages by default); without this the
         # populating transaction stays in the WAL, nothing the bench does restarts it (every
         # variant rolls back), and each page read of every variant goes through the WAL
-        # index: plan/baseline then jumped between 2.8x and 3.05x from one run to the next
+        # index, and the ratio wanders from one run to the next
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     if dialect == "postgresql":
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
         "--no-vacuum",
         action="store_true",
         help="PostgreSQL: do not vacuum between variants (each then pays for the dead rows "
-        "of the rolled-back ones before it, as before 2026-11-29).",
+        "of the rolled-back ones before it).",
     )
     args = parser.parse_args(argv)
     global VACUUM_BETWEEN

@@ -127,12 +127,15 @@ def campaign_enroll(
     Leads already active in the campaign are left alone; finished ones start a new cycle.
     """
     from nurture.cadence import compile_filter, enrol, spec_of
+    from nurture.cadence.campaigns import SLUG
     from nurture.db.cadence import Campaign
 
     condition = compile_filter(where)
     moment = parse_now(now)
     with cli_session() as session:
-        campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
+        campaign = None
+        if SLUG.match(slug):
+            campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
         if campaign is None:
             raise InputError(f"no campaign {slug!r} (see `nurture campaign list`)")
         spec = spec_of(campaign)

@@ -39,6 +39,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.errors import InputError
+from nurture.routing.yamlfile import storable
 
 FIELDS: dict[str, InstrumentedAttribute[Any]] = {
     "id": Lead.id,
@@ -80,8 +81,8 @@ class Limits:
 
 
 LIMITS = Limits()
-# whole numbers the databases store (64-bit)
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+# ids are INTEGER columns: 32-bit on PostgreSQL, which refuses to compare a larger value
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _EARLIEST, _LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
 
 _TOKEN = re.compile(
@@ -118,7 +119,7 @@ def _number(raw: str, pos: int) -> int | float:
         return number
     whole = int(raw)
     if not _INT_MIN <= whole <= _INT_MAX:
-        raise FilterError(f"number at {pos + 1} is out of range (64-bit whole numbers)")
+        raise FilterError(f"number at {pos + 1} is out of range (-2147483648 to 2147483647)")
     return whole
 
 
@@ -137,6 +138,11 @@ def _tokenize(text: str, limits: Limits) -> list[_Tok]:
         start = m.start(kind)
         if kind == "str":
             value = raw[1:-1].replace("''", "'")
+            if not storable(value):
+                raise FilterError(
+                    f"the text at {start + 1} holds a character no database stores "
+                    "(NUL, or bytes that are not UTF-8)"
+                )
             if len(value) > limits.value_chars:
                 raise FilterError(
                     f"the text at {start + 1} is longer than {limits.value_chars:,} characters"

@@ -6,7 +6,9 @@ recursion) before anything is built from it, and refuses, with the line:
 * a file larger than :data:`MAX_CHARS`;
 * nesting deeper than :data:`MAX_DEPTH` (building deeper documents recurses in PyYAML);
 * more than :data:`MAX_NODES` values once aliases are expanded (``&a`` / ``*a``: a few
-  lines can otherwise stand for billions of values, and validating them would never end).
+  lines can otherwise stand for billions of values, and validating them would never end);
+* a value holding NUL (written ``"\\0"``) or a lone surrogate (``"\\ud800"``): no
+  database stores such text.
 
 :class:`ConfigProblems` carries every problem of a file, each with its line, so a user
 fixes them all in one go.
@@ -61,6 +63,18 @@ def syntax_error(exc: yaml.YAMLError, *, file: str) -> ConfigError:
     )
 
 
+def storable(value: str) -> bool:
+    """Text both databases store: no NUL character, valid UTF-8 (no lone surrogates, which
+    a command line's undecodable bytes also become)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_shape(text: str, *, file: str) -> None:
     """Refuse a file too large, too deep or expanding to too many values (ConfigError with
     the line). Syntax errors are left to the loader, which reports them with their line."""
@@ -78,6 +92,13 @@ def check_shape(text: str, *, file: str) -> None:
                 total += 1
                 if event.anchor:
                     sizes[event.anchor] = 1
+                if not storable(event.value):
+                    raise ConfigError(
+                        "a value holds a character no database stores (NUL, or half of a "
+                        "UTF-16 surrogate pair)",
+                        file=file,
+                        line=line,
+                    )
             elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
                 open_nodes.append((event.anchor, total))
                 total += 1

@@ -86,3 +86,26 @@ def test_clear_errors(fresh_db: str, tmp_path: Path) -> None:
     )
     assert result.stderr == "nurture: --to 2026-12-01 is before --from 2026-12-02\n"
     assert run("leads", "show", "999", code=2).stderr == "nurture: no lead with id 999\n"
+
+
+def test_a_team_file_with_several_problems_lists_them_all(fresh_db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "team.yaml"
+    bad.write_text(
+        EXAMPLE.read_text()
+        .replace("weight: 2 ", "weight: -2 ")
+        .replace("timezone: Europe/London", "timezone: Europe/Londn")
+        .replace("    team: Moscow\n  - name: Moscow\n", "    team: Moskow\n  - name: Moscow\n")
+    )
+    result = run("team", "load", str(bad), code=2)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines  # the rule's team is checked once the fields are right
+    assert lines[0].startswith("nurture: team.yaml line 21: teams[0].managers[0].weight: ")
+    assert lines[1].startswith("nurture: team.yaml line 52: teams[1].managers[1].timezone: ")
+    fixed = bad.read_text().replace("weight: -2 ", "weight: 2 ").replace("Londn", "London")
+    bad.write_text(fixed.replace("email: emily.clark", "email: olga.petrova@example.ru\n#"))
+    lines = run("team", "load", str(bad), code=2).stderr.splitlines()
+    assert lines == [
+        "nurture: team.yaml line 49: teams[1].managers[1].email: olga.petrova@example.ru "
+        "appears twice (first at teams[0].managers[0].email)",
+        "nurture: team.yaml line 85: rules[1].team: team 'Moskow' is not defined in teams",
+    ]
