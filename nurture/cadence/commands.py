@@ -258,6 +258,41 @@ def _parse_step(text: str) -> timedelta:
     return timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
 
 
+def _scratch_engine(url: str) -> Any:
+    """An engine on the empty database ``--database`` names, schema created; a URL that
+    is not one, a database that cannot be opened or one that holds leads is the user's
+    mistake (one line, the password never shown)."""
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from nurture.db.leads import Lead
+    from nurture.db.session import init_db, make_engine
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+        engine = make_engine(url)
+    except (ArgumentError, ValueError, ImportError):
+        raise InputError("--database is not a database URL (e.g. sqlite:///sim.db)") from None
+    try:
+        held = 0
+        if inspect(engine).has_table(Lead.__tablename__):  # looked at before any migration
+            with engine.connect() as conn:
+                held = conn.execute(select(func.count()).select_from(Lead)).scalar_one()
+        if not held:
+            init_db(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise InputError(f"--database {shown}: cannot use it: {reason}") from None
+    if held:
+        engine.dispose()
+        raise InputError(
+            f"--database {shown} holds {count(held, 'lead')}: simulate needs an empty one"
+        )
+    return engine
+
+
 def simulate_command(
     start: str = typer.Option(..., "--start", help="First simulated day (YYYY-MM-DD)."),
     days: int = typer.Option(..., "--days", min=1, max=3650, help="How many days to simulate."),
@@ -281,17 +316,17 @@ def simulate_command(
     from rich.progress import Progress
 
     from nurture.cadence.simulate import DEFAULT_CAMPAIGNS, DayRow, simulate
-    from nurture.db.session import init_db, make_engine
 
     try:
         first = date.fromisoformat(start)
     except ValueError as exc:
         raise InputError(f"--start {start!r} is not a date: use YYYY-MM-DD") from exc
     delta = _parse_step(step)
+    if campaigns is not None and not any(campaigns.glob("*.yaml")):
+        raise InputError(f"--campaigns {str(campaigns)!r} is not a folder of campaign files")
     with tempfile.TemporaryDirectory(prefix="nurture-sim-") as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'sim.db'}"
-        engine = make_engine(url)
-        init_db(engine)
+        engine = _scratch_engine(url)
         rows: list[DayRow] = []
         total_steps = int(timedelta(days=days) / delta)
         with Progress(disable=json_out, transient=True) as progress:

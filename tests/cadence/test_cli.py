@@ -195,3 +195,17 @@ def test_coverage_with_no_lead_a_day_old_says_n_a(fresh_db: str) -> None:
     assert json.loads(out)["first_touch_24h_share"] is None
     code, out, _ = invoke("coverage", "--now", "2099-01-01T00:00:00")
     assert "first touch within 24 h:   0.0% (of 2 leads older than a day)" in out
+
+
+def test_simulate_refuses_what_it_cannot_simulate_in(fresh_db: str, tmp_path: Path) -> None:
+    """A bad --campaigns or --database is one line (they were tracebacks), and a database
+    with leads is never written to by the simulation."""
+    args = ("simulate", "--start", "2026-03-23", "--days", "1", "--leads", "12")
+    code, _out, err = invoke(*args, "--campaigns", str(tmp_path / "none"))
+    assert code == 2 and "is not a folder of campaign files" in err
+    code, _out, err = invoke(*args, "--database", "not a url")
+    assert (code, err) == (2, "nurture: --database is not a database URL (e.g. sqlite:///sim.db)\n")
+    seed(fresh_db)
+    code, _out, err = invoke(*args, "--database", fresh_db)
+    assert code == 2 and err.endswith("holds 2 leads: simulate needs an empty one\n"), err
+    assert "\n" not in err.strip()
