@@ -1,4 +1,4 @@
-"""``nurture team ...`` and ``nurture leads show``: team file, absences, routing, fairness."""
+"""``nurture team ...``: team file, absences, routing, fairness."""
 
 from __future__ import annotations
 
@@ -184,39 +184,10 @@ def report_command(
         )
 
 
-def show_command(
-    lead_id: int = typer.Argument(..., help="Lead id."), json_out: bool = JsonOption
-) -> None:
-    """A lead's fields, where it came from, its owner and the assignment log with reasons."""
-    from nurture.routing import lead_details
-
-    with cli_session() as session, _not_found_is_input_error():
-        info = lead_details(session, lead_id)
-    if json_out:
-        print_json(info)
-        return
-    lead = info["lead"]
-    typer.echo(f"lead {lead['id']}")
-    for key, value in lead.items():
-        if value not in (None, "") and key != "id":
-            typer.echo(f"  {key}: {value}")
-    owner = info["owner"]
-    typer.echo(f"owner: {owner['name']} <{owner['email']}>" if owner else "owner: (none)")
-    if info["sources"]:
-        typer.echo("sources:")
-        for s in info["sources"]:
-            typer.echo(f"  {s['event']} ({s['event_kind']}): {s['file']} row {s['row']}")
-    if info["assignments"]:
-        typer.echo("assignments:")
-        for a in info["assignments"]:
-            typer.echo(f"  {a['at']:%Y-%m-%d %H:%M} {a['kind']}: {a['reason']}")
-
-
 def register(app: typer.Typer) -> None:
     """Add ``nurture team ...`` to ``app``."""
     app.add_typer(team_app, name="team")
 
 
 def register_leads(leads: typer.Typer) -> None:
-    """Add ``show`` to the shared ``nurture leads`` group."""
-    leads.command("show")(show_command)
+    """Nothing any more: ``nurture leads show`` tells the lead's whole story (playbooks)."""
