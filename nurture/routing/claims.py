@@ -146,8 +146,9 @@ def log_assignments(session: Session, log: dict[str, list[Any]], *, now: datetim
         session.execute(_LOG_PG, {**log, "now": now})
         return
     table: Table = Assignment.__table__  # type: ignore[assignment]
-    n = len(log["lead_id"])
+    names = (*LOG_COLUMNS, "assigned_at")
+    columns = [log[name] for name in LOG_COLUMNS]
     session.execute(
         insert(table),
-        [{**{k: log[k][i] for k in LOG_COLUMNS}, "assigned_at": now} for i in range(n)],
+        [dict(zip(names, (*row, now), strict=True)) for row in zip(*columns, strict=True)],
     )

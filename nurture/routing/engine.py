@@ -76,23 +76,26 @@ class TeamPlan:
     """A team's members in rotation, in tiers of preference for one kind of lead."""
 
     tiers: list[list[ManagerInfo]]
+    #: ids of the members in rotation who speak the lead's language
+    speakers: frozenset[int]
     #: the lead has a language and some members in rotation do not speak it
     language_matters: bool
 
     @classmethod
     def of(cls, team: TeamInfo, lead: LeadFacts) -> TeamPlan:
         members = [m for m in team.managers if m.in_rotation]
-        speakers = sum(1 for m in members if speaks(m.profile, lead))
+        speakers = frozenset(m.id for m in members if speaks(m.profile, lead))
         return cls(
             tiers=preference_tiers(members, lambda m: m.profile, lead),
-            language_matters=bool(lead.language) and speakers < len(members),
+            speakers=speakers,
+            language_matters=bool(lead.language) and len(speakers) < len(members),
         )
 
     def language_step(self, chosen: ManagerInfo, lead: LeadFacts) -> list[str]:
         """The routing explanation's word on language, when it made a difference."""
         if not self.language_matters:
             return []
-        if speaks(chosen.profile, lead):
+        if chosen.id in self.speakers:
             return [f"speaks {lead.language}"]
         return [f"no one free speaks {lead.language}"]
 
