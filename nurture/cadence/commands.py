@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import func, select
 
 from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
 from nurture.errors import ConfigError, InputError
@@ -68,6 +67,8 @@ def campaign_load(
 @campaign_app.command("list")
 def campaign_list(json_out: bool = JsonOption) -> None:
     """Campaigns with their priority, steps and enrolments by status."""
+    from sqlalchemy import func, select
+
     from nurture.db.cadence import Campaign, CampaignStep, Enrollment
 
     with cli_session() as session:
@@ -126,6 +127,8 @@ def campaign_enroll(
 
     Leads already active in the campaign are left alone; finished ones start a new cycle.
     """
+    from sqlalchemy import select
+
     from nurture.cadence import compile_filter, enrol, spec_of
     from nurture.cadence.campaigns import SLUG
     from nurture.db.cadence import Campaign
