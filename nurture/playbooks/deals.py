@@ -177,14 +177,14 @@ def _sync(session: Session, deal: Deal, spec: PlaybookSpec, *, now: datetime, ac
         stage = spec.stage(deal.stage)
         if stage is None:  # cannot happen with a validated version; never loop on it
             return
-        state = visit_state(session, deal)
-        created = _create_actions(session, deal, spec, stage, state, now=now, actor=actor)
-        if created:
+        for _ in range(len(stage.actions) + 1):  # automated e-mails finish at once
             state = visit_state(session, deal)
-            created = _create_actions(session, deal, spec, stage, state, now=now, actor=actor)
-        if not engine.stage_complete(stage, state):
+            scope = scope_of(session, deal, stage, state)
+            if not _create_actions(session, deal, spec, stage, state, scope, now=now, actor=actor):
+                break
+        if not engine.stage_complete(stage, state, scope):
             return
-        ex = engine.choose_exit(stage, scope_of(session, deal, stage, state))
+        ex = engine.choose_exit(stage, scope)
         reason = f"exit: {ex.when}" if ex.when else (ex.reason or "stage complete")
         if not _move(session, deal, ex.to, now=now, actor=actor, reason=reason):
             return
@@ -300,6 +300,7 @@ def _create_actions(
     spec: PlaybookSpec,
     stage: StageSpec,
     state: engine.VisitState,
+    scope: engine.Scope,
     *,
     now: datetime,
     actor: str,
@@ -308,7 +309,7 @@ def _create_actions(
     lead = session.get(Lead, deal.lead_id)
     language = lead.language if lead is not None else None
     created = 0
-    for action in engine.actions_to_create(stage, state):
+    for action in engine.actions_to_create(stage, state, scope):
         key = engine.action_key(deal.id, stamp, stage.key, action.key)
         if action.automated:
             from nurture.playbooks.steps import start_automated
@@ -404,7 +405,7 @@ def advance_deal(
         stage = spec.stage(deal.stage)
         assert stage is not None
         state = visit_state(session, deal)
-        if not engine.stage_complete(stage, state):
+        if not engine.stage_complete(stage, state, scope_of(session, deal, stage, state)):
             waiting = [a.key for a in stage.actions if not a.optional and not state.finished(a.key)]
             raise ConflictError(
                 f"deal {deal.id}: stage {deal.stage!r} still waits for {', '.join(waiting)} "

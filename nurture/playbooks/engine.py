@@ -50,21 +50,37 @@ class VisitState:
         return self.statuses.get(key) in FINISHED_TASK + FINISHED_STEP
 
 
-def actions_to_create(stage: StageSpec, state: VisitState) -> list[ActionSpec]:
-    """Actions that should exist now and do not: every ``after: stage`` action, and each
-    ``after: previous`` action once the action before it finished."""
-    out = []
+Scope = Mapping[str, Mapping[str, Any]]
+
+
+def _walk(stage: StageSpec, state: VisitState, scope: Scope) -> tuple[list[ActionSpec], set[str]]:
+    """(actions to create now, actions skipped by their ``when``), in stage order."""
+    create: list[ActionSpec] = []
+    skipped: set[str] = set()
     for i, action in enumerate(stage.actions):
         if action.key in state.statuses:
             continue
-        if action.after == "stage" or (i > 0 and state.finished(stage.actions[i - 1].key)):
-            out.append(action)
-    return out
+        if action.after == "previous":
+            before = stage.actions[i - 1].key if i > 0 else None
+            if before is None or not (state.finished(before) or before in skipped):
+                continue
+            if action.when is not None and not conditions.parse(action.when)(scope):
+                skipped.add(action.key)
+                continue
+        create.append(action)
+    return create, skipped
 
 
-def stage_complete(stage: StageSpec, state: VisitState) -> bool:
-    """Every required action of the visit is finished."""
-    return all(a.optional or state.finished(a.key) for a in stage.actions)
+def actions_to_create(stage: StageSpec, state: VisitState, scope: Scope) -> list[ActionSpec]:
+    """Actions that should exist now and do not: every ``after: stage`` action, and each
+    ``after: previous`` action once the action before it finished (if its ``when`` holds)."""
+    return _walk(stage, state, scope)[0]
+
+
+def stage_complete(stage: StageSpec, state: VisitState, scope: Scope) -> bool:
+    """Every required action of the visit is finished or skipped by its ``when``."""
+    skipped = _walk(stage, state, scope)[1]
+    return all(a.optional or a.key in skipped or state.finished(a.key) for a in stage.actions)
 
 
 def stage_outcome(stage: StageSpec, state: VisitState) -> dict[str, Any]:

@@ -150,6 +150,9 @@ class ActionSpec(_Strict):
     outcome: dict[str, OutcomeField] = Field(default_factory=dict)
     documents: list[str] = Field(default_factory=list)
     optional: bool = False
+    # with ``after: previous``: the action happens only if this holds once the previous
+    # action is finished (else it is skipped), e.g. "outcome.interested"
+    when: str | None = None
     # automated actions: exactly one of these
     step: StepSpec | None = None
     request: str | None = None  # a key of the playbook's requests
@@ -184,6 +187,8 @@ class ActionSpec(_Strict):
             raise ValueError("'sets' names the deal fields an automated step's result sets")
         if self.who == "automated" and (self.outcome or self.escalate or self.remind):
             raise ValueError("automated actions have no outcome form, reminders or escalations")
+        if self.when is not None and self.after != "previous":
+            raise ValueError("'when' needs 'after: previous' (it is decided when that one ends)")
         return self
 
     @property

@@ -172,6 +172,9 @@ def check(
                 )
             if ai == 0 and action.after == "previous":
                 problem((*here, "after"), "the first action of a stage has no previous action")
+            if action.when is not None:
+                earlier = {"outcome": set(forms), "deal": spec.deal_fields(), "lead": LEAD_NAMES}
+                _check_condition(action.when, earlier, (*here, "when"), problem)
             for name in action.outcome:
                 forms.setdefault(name, set()).add(action.key)
             _check_action(spec, action, here, problem, roles, templates_dir)

@@ -92,7 +92,7 @@ def test_the_managers_loop_from_the_command_line(fresh_db: str) -> None:
     overdue = js("task", "list", "--overdue", "--now", NOW)
     assert [t["id"] for t in overdue["tasks"]] == [late]
     done = js("task", "done", str(late), "--outcome", "reached=yes", "--note", "ok", "--now", NOW)
-    assert done["status"] == "done" and done["outcome"] == {"reached": "yes"}
+    assert done["status"] == "done" and done["outcome"] == {"reached": True}
     again = run("task", "done", str(late), "--outcome", "reached=yes", "--json", code=2)
     assert f"task {late} is already done" in again.stderr and again.stdout == ""
     run("task", "done", str(later), "--outcome", "noequals", code=2)

@@ -74,13 +74,13 @@ def test_complete_records_the_outcome_once_and_twice_is_an_error(world: World) -
         note="Interested in 20 licences",
     )
     assert done.status == "done" and done.completed_by == "olga@example.com"
-    assert done.outcome == {"reached": "yes", "next": "send proposal"}
+    assert done.outcome == {"reached": True, "next": "send proposal"}
     assert s.get(Lead, lead.id).last_activity_at == NOW  # type: ignore[union-attr]
     with pytest.raises(ConflictError, match=f"task {task.id} is already done"):
         complete_task(s, task.id, now=NOW + timedelta(minutes=1), actor="ivan@example.com")
     [ev] = events_of(world, "task.done", task_id=task.id)
     assert ev.actor == "olga@example.com" and ev.data["note"] == "Interested in 20 licences"
-    assert ev.data["outcome"] == {"reached": "yes", "next": "send proposal"}
+    assert ev.data["outcome"] == {"reached": True, "next": "send proposal"}
     with pytest.raises(UnknownRecordError, match="no task with id 999999"):
         complete_task(s, 999999, now=NOW, actor="x")
     with pytest.raises(InputError, match="use lower-case"):
