@@ -342,6 +342,9 @@ def _create_actions(
             "role": role,
             "remind_at": engine.next_reminder(cal, due, action.remind, now),
             "escalation_level": 0,
+            "escalate_at": engine.level_time(cal, due, action.escalate[0])
+            if action.escalate
+            else None,
         }
         task_id = session.execute(
             dialect_insert(session, Task)
@@ -377,6 +380,24 @@ def _create_actions(
 
             render_for_action(session, deal, spec, action, now=now, actor=actor)
     return created
+
+
+def rearm(session: Session, task: Task, *, now: datetime) -> None:
+    """After a new deadline: the next level not yet fired, counted from it, and the next
+    reminder (playbook actions; other tasks are armed by the escalation run)."""
+    spec = action_spec(session, task)
+    if spec is None:
+        return
+    cal = (
+        people.load_calendars(session, [task.manager_id], around=now).get(task.manager_id)
+        if task.manager_id is not None
+        else None
+    ) or people.default_calendar()
+    chain = spec.escalate
+    nxt = task.escalation_level  # 0-based index of the next level
+    task.escalate_at = engine.level_time(cal, task.due_at, chain[nxt]) if nxt < len(chain) else None
+    task.remind_at = engine.next_reminder(cal, task.due_at, spec.remind, now)
+    session.flush()
 
 
 def _lead_name(lead: Lead | None) -> str:

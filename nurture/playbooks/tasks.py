@@ -265,6 +265,10 @@ def reschedule_task(
     task.escalate_at = None
     task.remind_at = None
     session.flush()
+    if task.deal_id is not None:
+        from nurture.playbooks.deals import rearm
+
+        rearm(session, task, now=now)
     events.append(
         session,
         [

@@ -153,7 +153,7 @@ def test_price_step_proposal_approval_and_back_to_a_previous_stage(sales: World)
         select(Document).where(Document.key == "proposal", Document.deal_id == deal.id)
     )
     assert proposal.status == "draft" and "475 000" in proposal.html
-    with pytest.raises(ConflictError, match="needs document .* sent"):
+    with pytest.raises(ConflictError, match=r"needs document .* sent"):
         complete_task(
             s,
             send.id,
@@ -195,10 +195,10 @@ def test_approvals_go_in_order(sales: World) -> None:
     )
     [contract] = s.scalars(select(Document).where(Document.key == "contract"))
     assert contract.approvals_required == ["supervisor", "head_of_sales"]
-    with pytest.raises(ConflictError, match="approval 1 of 2 .*: supervisor"):
+    with pytest.raises(ConflictError, match=r"approval 1 of 2 .*: supervisor"):
         decide(s, contract.id, approve=True, actor="chief@example.com", now=NOW)
     decide(s, contract.id, approve=True, actor="boss@example.com", now=NOW)
-    with pytest.raises(ConflictError, match="approval 2 of 2 .*: head_of_sales"):
+    with pytest.raises(ConflictError, match=r"approval 2 of 2 .*: head_of_sales"):
         decide(s, contract.id, approve=True, actor="boss@example.com", now=NOW)
     rejected = decide(
         s, contract.id, approve=False, actor="chief@example.com", now=NOW, comment="5% more"
