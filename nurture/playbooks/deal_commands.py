@@ -53,8 +53,7 @@ def playbook_validate(
         except PlaybookError as exc:
             problems = [p.as_json() for p in exc.problems]
             results.append({"file": str(path), "valid": False, "problems": problems})
-            if not json_out:
-                typer.echo(f"nurture: {exc.format_message()}", err=True)
+            typer.echo(f"nurture: {exc.format_message()}", err=True)
         except ConfigError as exc:
             results.append(
                 {
@@ -63,8 +62,7 @@ def playbook_validate(
                     "problems": [{"line": exc.line, "message": str(exc)}],
                 }
             )
-            if not json_out:
-                typer.echo(f"nurture: {exc.format_message()}", err=True)
+            typer.echo(f"nurture: {exc.format_message()}", err=True)
     if json_out:
         print_json({"files": results, "valid": all(r["valid"] for r in results)})
     else:

@@ -155,7 +155,7 @@ class _Run:
         self.settings = get_settings()
         self.staff = {m.id: m for m in session.scalars(select(Manager))}
         self.by_email = {m.email: m for m in self.staff.values()}
-        self.sups = people.supervisors(session)
+        self.sups = people.supervisor_emails(session)
         self.calendars: dict[int, BusinessCalendar] = {}
         self.digests: dict[str, EscalationDigest] = {}
         self.chains: dict[tuple[int, str, str], tuple[EscalationLevel, ...]] = {}
@@ -194,7 +194,8 @@ class _Run:
             self.deals[deal_id] = found
         return self.deals[deal_id]
 
-    def supervisor(self, manager_id: int | None) -> Manager | None:
+    def supervisor(self, manager_id: int | None) -> str | None:
+        """The address of the supervisor of a manager's team, else the fallback team's."""
         m = self.staff.get(manager_id) if manager_id is not None else None
         if m is not None and m.team_id in self.sups:
             return self.sups[m.team_id]
@@ -221,7 +222,7 @@ class _Run:
         target = level.target
         if target == "supervisor":
             sup = self.supervisor(manager_id)
-            return [sup.email] if sup is not None else []
+            return [sup] if sup is not None else []
         if target == "owner":
             deal = self.deal(deal_id) if deal_id is not None else None
             owner_id = deal.owner_id if deal is not None else manager_id
@@ -236,7 +237,8 @@ class _Run:
         if level.target == "next_manager":
             return people.next_manager(self.session, current, self.now)
         if level.target == "supervisor":
-            return self.supervisor(manager_id)
+            sup = self.supervisor(manager_id)
+            return self.by_email.get(sup) if sup is not None else None
         return people.pick_from_role(self.session, level.target, self.now)
 
     # ------------------------------------------------------------------ firing
@@ -460,7 +462,7 @@ class _Run:
                 continue
             lead = self.session.get(Lead, deal.lead_id)
             self.tell(
-                sup.email,
+                sup,
                 EscalationItem(
                     lead_id=deal.lead_id,
                     lead_name=_lead_name(lead),
@@ -486,7 +488,7 @@ class _Run:
                     actor=events.SYSTEM,
                     stage=deal.stage,
                     idle_seconds=int((self.now - deal.last_progress_at).total_seconds()),
-                    recipient=sup.email,
+                    recipient=sup,
                 )
             )
         self.session.flush()

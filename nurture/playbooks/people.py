@@ -70,6 +70,18 @@ def supervisors(session: Session) -> dict[int, Manager]:
     return out
 
 
+def supervisor_emails(session: Session) -> dict[int, str]:
+    """Team id -> its supervisor's address (the fallback team's under key ``-1``), whether or
+    not the supervisor has a row of their own."""
+    out: dict[int, str] = {}
+    for t in session.scalars(select(Team).order_by(Team.id)):
+        if t.supervisor_email:
+            out[t.id] = t.supervisor_email
+            if t.is_fallback and -1 not in out:
+                out[-1] = t.supervisor_email
+    return out
+
+
 def supervisor_of(session: Session, manager: Manager | None) -> Manager | None:
     """The supervisor of a manager's team, else the fallback team's."""
     sups = supervisors(session)

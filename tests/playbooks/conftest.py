@@ -181,3 +181,13 @@ def sales(world: World) -> World:
 def loader() -> Any:
     """:func:`load_playbook` for tests that load a changed playbook."""
     return load_playbook
+
+
+@pytest.fixture(autouse=True)
+def _fresh_playbook_settings() -> Any:
+    """Each test reads ``NURTURE_REQUESTS_*`` afresh (as the house fixture does for the rest)."""
+    from nurture.playbooks.settings import get_playbook_settings
+
+    get_playbook_settings.cache_clear()
+    yield
+    get_playbook_settings.cache_clear()
