@@ -336,18 +336,16 @@ class _Run:
         if not planned:
             return
         columns = [c.name for c in _ESCALATIONS.c if c.name != "id"]
+        # executemany (insertmanyvalues): one compiled statement whatever the count
+        stmt = (
+            dialect_insert(self.session, _ESCALATIONS)
+            .on_conflict_do_nothing(index_elements=["task_id", "level"])
+            .returning(_ESCALATIONS.c.task_id, _ESCALATIONS.c.level)
+        )
         fired: set[tuple[int, int]] = set()
-        for i in range(0, len(planned), 1000):
-            chunk = [{k: e[k] for k in columns} for e in planned[i : i + 1000]]
-            fired.update(
-                (row.task_id, row.level)
-                for row in self.session.execute(
-                    dialect_insert(self.session, _ESCALATIONS)
-                    .values(chunk)
-                    .on_conflict_do_nothing(index_elements=["task_id", "level"])
-                    .returning(_ESCALATIONS.c.task_id, _ESCALATIONS.c.level)
-                )
-            )
+        for i in range(0, len(planned), 5000):
+            chunk = [{k: e[k] for k in columns} for e in planned[i : i + 5000]]
+            fired.update((r.task_id, r.level) for r in self.session.execute(stmt, chunk))
         log: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         first: dict[int, str] = {}

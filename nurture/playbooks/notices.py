@@ -58,15 +58,14 @@ def outbox_row(
 
 def insert_outbox(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert outbox rows once per dedupe key; the ids of those inserted now."""
-    ids: list[int] = []
-    for i in range(0, len(rows), 500):
-        ids += session.scalars(
-            dialect_insert(session, OutboxMessage)
-            .values(rows[i : i + 500])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(OutboxMessage.id)
-        ).all()
-    return ids
+    if not rows:
+        return []
+    stmt = (
+        dialect_insert(session, OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    return [row.id for row in session.execute(stmt, rows)]
 
 
 def client_send_time(lead: Lead, now: datetime) -> datetime:
