@@ -27,11 +27,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, insert, literal, select, update
+from sqlalchemy import Table, and_, case, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from nurture.config import get_settings
@@ -51,6 +52,7 @@ from nurture.playbooks.digests import (
 from nurture.playbooks.notices import insert_outbox, staff_language
 from nurture.playbooks.settings import get_playbook_settings
 from nurture.playbooks.spec import EscalationLevel
+from nurture.playbooks.sqlfuncs import id_in
 from nurture.playbooks.versions import spec_of
 
 _TASKS: Table = Task.__table__  # type: ignore[assignment]
@@ -324,7 +326,12 @@ class _Run:
                 entry["recipient"] = ", ".join(recipients)[:320] or None
                 entry["_recipients"] = recipients
                 planned.append(entry)
-                after[r.id] = {"level": number, "next_at": firing.next_at, "manager_id": manager_id}
+                after[r.id] = {
+                    "level": number,
+                    "next_at": firing.next_at,
+                    "manager_id": manager_id,
+                    "from": r.manager_id,
+                }
         self._write(planned, after, summary)
 
     def _write(
@@ -347,7 +354,6 @@ class _Run:
             chunk = [{k: e[k] for k in columns} for e in planned[i : i + 5000]]
             fired.update((r.task_id, r.level) for r in self.session.execute(stmt, chunk))
         log: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
         first: dict[int, str] = {}
         for e in planned:
             if (e["task_id"], e["level"]) not in fired:
@@ -402,38 +408,39 @@ class _Run:
                         data={"from": old.email if old else None, "to": new_owner.email},
                     )
                 )
+        # one UPDATE per group of tasks that end up alike (level, next level's time, new
+        # assignee, first recipient): a handful of statements, not one per task, which
+        # PostgreSQL would plan one by one
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for task_id, state in after.items():
             if not any((task_id, lv) in fired for lv in range(1, state["level"] + 1)):
                 continue
-            updates.append(
-                {
-                    "tid": task_id,
-                    "lv": state["level"],
-                    "nxt": state["next_at"],
-                    "mid": state["manager_id"],
-                    "to": first.get(task_id) or None,
-                }
-            )
-        if updates:
-            t = _TASKS.c
-            self.session.execute(
-                update(_TASKS)
-                .where(t.id == bindparam("tid"))
-                .values(
-                    escalation_level=bindparam("lv"),
-                    escalate_at=bindparam("nxt", type_=t.escalate_at.type),
-                    manager_id=bindparam("mid"),
-                    escalated_at=case(
-                        (t.escalated_at.is_(None), literal(self.now, t.escalated_at.type)),
-                        else_=t.escalated_at,
-                    ),
-                    escalated_to=case(
-                        (t.escalated_to.is_(None), bindparam("to")), else_=t.escalated_to
-                    ),
+            moved = state["manager_id"] if state["manager_id"] != state["from"] else None
+            key = (state["level"], state["next_at"], moved, first.get(task_id) or None)
+            groups[key].append(task_id)
+        t = _TASKS.c
+        for (level, next_at, moved, to), ids in groups.items():
+            values: dict[str, Any] = {
+                "escalation_level": level,
+                "escalate_at": next_at,
+                "escalated_at": case(
+                    (t.escalated_at.is_(None), literal(self.now, t.escalated_at.type)),
+                    else_=t.escalated_at,
+                ),
+                "escalated_to": case(
+                    (t.escalated_to.is_(None), literal(to, t.escalated_to.type)),
+                    else_=t.escalated_to,
+                ),
+            }
+            if moved is not None:
+                values["manager_id"] = moved
+            for i in range(0, len(ids), 5000):
+                self.session.execute(
+                    update(_TASKS)
+                    .where(id_in(self.session, t.id, ids[i : i + 5000]))
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False),
-                updates,
-            )
         events.append(self.session, log)
 
     # ------------------------------------------------------------------ stalled deals

@@ -93,7 +93,8 @@ def test_a_deal_starts_with_its_first_stage_actions(sales: World) -> None:
     assert card.action == "check-card" and card.deadline == "hard" and card.kind == "action"
     assert card.manager_id == sales.people["olga"].id
     assert card.due_at == NOW + timedelta(days=1)  # 1 business day: Thursday 10:00
-    assert card.escalate_at is None and card.instructions and "источник" in card.instructions
+    assert card.escalate_at == NOW + timedelta(days=2)  # level 1: a business day after
+    assert card.instructions and "источник" in card.instructions
     mails = {m.template: m for m in s.scalars(select(OutboxMessage))}
     assert mails["system/b2b-materials"].to_addr == lead.email
     assert mails["system/b2b-materials"].kind == "marketing"
