@@ -59,7 +59,8 @@ def populate(engine: Engine, rows: int, overdue_share: float) -> None:
         for t in range(4):
             conn.execute(
                 text(
-                    "INSERT INTO teams (id, name, supervisor_email, is_fallback) VALUES (:i, :n, :e, :f)"
+                    "INSERT INTO teams (id, name, supervisor_email, is_fallback) "
+                    "VALUES (:i, :n, :e, :f)"
                 ),
                 {"i": t + 1, "n": f"Team {t}", "e": f"sup{t}@bench.example", "f": t == 3},
             )
@@ -67,7 +68,8 @@ def populate(engine: Engine, rows: int, overdue_share: float) -> None:
                 text(
                     "INSERT INTO managers (email, name, team_id, role, timezone, work_start, "
                     "work_end, active, weight, weekly_capacity, rr_credit, languages) VALUES "
-                    "(:e, :n, :t, 'supervisor', 'Europe/Moscow', '09:00', '18:00', true, 0, 0, 0, NULL)"
+                    "(:e, :n, :t, 'supervisor', 'Europe/Moscow', '09:00', '18:00', "
+                    "true, 0, 0, 0, NULL)"
                 ),
                 {"e": f"sup{t}@bench.example", "n": f"Supervisor {t}", "t": t + 1},
             )
@@ -76,7 +78,8 @@ def populate(engine: Engine, rows: int, overdue_share: float) -> None:
                     text(
                         "INSERT INTO managers (email, name, team_id, role, timezone, work_start, "
                         "work_end, active, weight, weekly_capacity, rr_credit, languages) VALUES "
-                        "(:e, :n, :t, 'manager', 'Europe/Moscow', '09:00', '18:00', true, 1, 50, 0, NULL)"
+                        "(:e, :n, :t, 'manager', 'Europe/Moscow', '09:00', '18:00', "
+                        "true, 1, 50, 0, NULL)"
                     ),
                     {"e": f"m{t}.{m}@bench.example", "n": f"Manager {t}.{m}", "t": t + 1},
                 )
@@ -96,7 +99,8 @@ def populate(engine: Engine, rows: int, overdue_share: float) -> None:
         def series(count: int) -> tuple[str, str]:
             if dialect == "sqlite":
                 return (
-                    f"WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {count}) ",
+                    "WITH RECURSIVE g(i) AS "
+                    f"(SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {count}) ",
                     "g",
                 )
             return "", f"generate_series(1, {count}) AS g(i)"
@@ -107,7 +111,8 @@ def populate(engine: Engine, rows: int, overdue_share: float) -> None:
             text(
                 f"{pre}INSERT INTO leads (id, email, first_name, company, status, email_status, "
                 "do_not_contact, owner_id, created_at, updated_at) "
-                f"SELECT i, 'lead' || i || '@bench.example', 'Lead', 'Company ' || i, 'open', 'ok', "
+                "SELECT i, 'lead' || i || '@bench.example', 'Lead', 'Company ' || i, "
+                "'open', 'ok', "
                 f"false, p.id, {created}, {created} FROM {src} JOIN bench_people p ON p.k = i % {n}"
             )
         )

@@ -18,5 +18,9 @@ def id_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bo
     thousands of parameters costs more to send and parse than the update itself); SQLite:
     an expanded ``IN`` list."""
     if is_postgres(session):
-        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
-    return column.in_(list(ids))  # type: ignore[no-any-return]
+        found: ColumnElement[bool] = column == any_(
+            bindparam("ids", list(ids), type_=ARRAY(Integer))
+        )
+        return found
+    listed: ColumnElement[bool] = column.in_(list(ids))
+    return listed
