@@ -24,6 +24,7 @@ from nurture.playbooks.escalation import EscalationSummary, run_escalations
 from nurture.playbooks.events import EVENT_TYPES, SYSTEM
 from nurture.playbooks.lifecycle import (
     LeadChange,
+    add_note,
     close_lead,
     convert_lead,
     lose_lead,
@@ -62,6 +63,7 @@ __all__ = [
     "PlaybookSpec",
     "TaskView",
     "UnknownRecordError",
+    "add_note",
     "advance_deal",
     "cancel_open_tasks",
     "close_lead",

@@ -33,6 +33,7 @@ EVENT_TYPES: dict[str, str] = {
     "task.reassigned": "from, to (e-mails), reason",
     "task.rescheduled": "from, to (due times), reason",
     "lead.replied": "note",
+    "lead.note": "note",
     "lead.converted": "amount, currency",
     "lead.lost": "reason",
     "lead.closed": "reason",

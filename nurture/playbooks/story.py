@@ -32,6 +32,7 @@ from nurture.db.playbooks import Deal, ProcessEvent
 from nurture.db.scoring import LeadScore
 from nurture.db.team import Assignment, Manager
 from nurture.playbooks.errors import UnknownRecordError
+from nurture.playbooks.outcomes import summary
 
 Entry = dict[str, Any]
 
@@ -284,7 +285,9 @@ def describe_event(type_: str, data: dict[str, Any], level: int | None = None) -
     """One line for a human about one event-log entry."""
     d = data
     texts = {
-        "task.done": lambda: "done" + (f": {d.get('outcome')}" if d.get("outcome") else ""),
+        "task.done": lambda: (
+            "done" + (f": {summary(d.get('outcome'))}" if d.get("outcome") else "")
+        ),
         "task.cancelled": lambda: f"task cancelled ({d.get('reason')})",
         "task.escalated": lambda: (
             f"escalated, level {level}: {d.get('action')} {d.get('recipient') or ''}".rstrip()
@@ -295,6 +298,7 @@ def describe_event(type_: str, data: dict[str, Any], level: int | None = None) -
         "task.reminded": lambda: f"reminded (due {d.get('due_at')})",
         "task.created": lambda: f"task: {d.get('title')} (due {d.get('due_at')})",
         "lead.replied": lambda: "replied" + (f": {d.get('note')}" if d.get("note") else ""),
+        "lead.note": lambda: f"note: {d.get('note')}",
         "lead.converted": lambda: (
             "converted" + (f", amount {d.get('amount')}" if d.get("amount") is not None else "")
         ),

@@ -191,3 +191,14 @@ def _fresh_playbook_settings() -> Any:
     get_playbook_settings.cache_clear()
     yield
     get_playbook_settings.cache_clear()
+
+
+@pytest.fixture()
+def cli_db(fresh_db: str) -> Any:
+    """``fresh_db`` for tests that go through the CLI or a flow (the process-wide engine):
+    its connections are closed before the database goes, so none is left to the garbage
+    collector (a ResourceWarning under ``filterwarnings = error``)."""
+    yield fresh_db
+    from nurture.db.session import get_engine
+
+    get_engine().dispose()

@@ -35,7 +35,7 @@ def js(*args: str) -> Any:
     return json.loads(out)
 
 
-def test_the_sales_process_from_the_command_line(fresh_db: str, tmp_path: Path) -> None:
+def test_the_sales_process_from_the_command_line(cli_db: str, tmp_path: Path) -> None:
     run("team", "load", str(EXAMPLES / "team.yaml"))
     assert js("playbook", "roles", str(EXAMPLES / "playbooks" / "roles" / "sales.yaml"))[
         "roles"
@@ -46,7 +46,7 @@ def test_the_sales_process_from_the_command_line(fresh_db: str, tmp_path: Path) 
     loaded = js("playbook", "load", str(EXAMPLES / "playbooks" / "b2b-sale.yaml"))
     assert loaded == {"name": "b2b-sale", "version": 1, "stages": 6, "created": True}
     assert js("playbook", "load", str(EXAMPLES / "playbooks" / "b2b-sale.yaml"))["version"] == 1
-    engine = make_engine(fresh_db)
+    engine = make_engine(cli_db)
     with session_scope(engine) as s:
         olga = s.scalars(select(Manager.id).where(Manager.email == "olga.petrova@example.ru")).one()
         lead_id = s.execute(
@@ -114,7 +114,7 @@ def test_the_sales_process_from_the_command_line(fresh_db: str, tmp_path: Path) 
     assert js("deal", "show", str(deal["id"]))["status"] == "won"
 
 
-def test_validate_lists_every_problem_and_exits_2(fresh_db: str, tmp_path: Path) -> None:
+def test_validate_lists_every_problem_and_exits_2(cli_db: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     text = (EXAMPLES / "playbooks" / "event-invitation.yaml").read_text()
     bad.write_text(

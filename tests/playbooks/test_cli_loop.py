@@ -81,9 +81,9 @@ def _seed(url: str) -> tuple[int, list[int]]:
     return lead_id, ids
 
 
-def test_the_managers_loop_from_the_command_line(fresh_db: str) -> None:
+def test_the_managers_loop_from_the_command_line(cli_db: str) -> None:
     run("team", "load", str(PROJECT_ROOT / "examples" / "team.yaml"))
-    lead_id, (late, later) = _seed(fresh_db)
+    lead_id, (late, later) = _seed(cli_db)
     listed = js("task", "list", "--assignee", "olga.petrova@example.ru", "--now", NOW)
     assert [t["id"] for t in listed["tasks"]] == [late, later]
     first = listed["tasks"][0]

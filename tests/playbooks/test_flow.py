@@ -27,9 +27,9 @@ def load_flow() -> ModuleType:
     return module
 
 
-def test_flow_task_runs_the_playbooks_once(fresh_db: str) -> None:
+def test_flow_task_runs_the_playbooks_once(cli_db: str) -> None:
     now = datetime(2026, 3, 25, 7, 0, tzinfo=UTC)
-    engine = make_engine(fresh_db)
+    engine = make_engine(cli_db)
     with session_scope(engine) as s:
         team = Team(name="Sales", supervisor_email="boss@example.com")
         s.add(team)
