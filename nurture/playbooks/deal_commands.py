@@ -141,8 +141,10 @@ def playbook_roles(
     if json_out:
         print_json({"roles": counts})
     else:
+        from nurture.text import count
+
         for role, n in counts.items():
-            typer.echo(f"{role}: {n} members")
+            typer.echo(f"{role}: {count(n, 'member')}")
 
 
 # ------------------------------------------------------------------ deal

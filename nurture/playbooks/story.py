@@ -294,7 +294,7 @@ def describe_event(type_: str, data: dict[str, Any], level: int | None = None) -
         ),
         "task.reassigned": lambda: f"reassigned from {d.get('from')} to {d.get('to')}",
         "task.rescheduled": lambda: f"rescheduled to {d.get('to')}: {d.get('reason')}",
-        "task.overdue": lambda: f"overdue (due {d.get('due_at')})",
+        "task.overdue": lambda: "overdue",
         "task.reminded": lambda: f"reminded (due {d.get('due_at')})",
         "task.created": lambda: f"task: {d.get('title')} (due {d.get('due_at')})",
         "lead.replied": lambda: "replied" + (f": {d.get('note')}" if d.get("note") else ""),
