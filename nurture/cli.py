@@ -40,6 +40,7 @@ INTAKE = "Leads in"
 PROCESS = "Nurture and the sales process"
 MAIL = "E-mail"
 SCORING = "Scoring"
+WEB = "Web app"
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,16 @@ COMMANDS: dict[str, Entry] = {
     "template": Entry(
         "nurture.mail.commands", "E-mail templates: check them, preview one for a lead.", MAIL
     ),
-    "web": Entry(
-        "nurture.mail.commands", "Serve the web app (unsubscribe pages) on this machine.", MAIL
+    "serve": Entry(
+        "nurture.web.commands",
+        "Serve the web app: my day, calendar, leads, team, campaigns, imports, API.",
+        WEB,
     ),
+    "web": Entry("nurture.web.commands", "Serve the web app (alias of serve).", WEB, hidden=True),
+    "users": Entry(
+        "nurture.web.commands", "Web accounts: add, list, disable; calendar feed URLs.", WEB
+    ),
+    "apikeys": Entry("nurture.web.commands", "API keys for web forms and integrations.", WEB),
     "score": Entry(
         "nurture.scoring.commands",
         "Lead scoring: train, evaluate, score leads, rank dormant leads by value.",
