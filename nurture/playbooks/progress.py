@@ -12,16 +12,25 @@ from nurture.playbooks.outcomes import Form
 
 
 def outcome_form(session: Session, task: Task) -> Form | None:
-    """The outcome form of a playbook action (after checking the documents it needs are
-    ready); ``None`` (free key=value pairs) for tasks outside playbooks."""
+    """The outcome form of a playbook action; ``None`` (free key=value pairs) for tasks
+    outside playbooks."""
     if task.deal_id is None or task.action is None:
         return None
     from nurture.playbooks.deals import action_spec
-    from nurture.playbooks.documents import require_ready
 
     spec = action_spec(session, task)
-    require_ready(session, task, spec)
     return spec.outcome if spec is not None else None
+
+
+def check_ready(session: Session, task: Task) -> None:
+    """Raise :class:`~nurture.playbooks.errors.ConflictError` while a playbook action's
+    documents are not ready (client documents sent, internal ones rendered)."""
+    if task.deal_id is None or task.action is None:
+        return
+    from nurture.playbooks.deals import action_spec
+    from nurture.playbooks.documents import require_ready
+
+    require_ready(session, task, action_spec(session, task))
 
 
 def after_task_done(session: Session, task: Task, *, now: datetime, actor: str) -> None:

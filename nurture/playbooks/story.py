@@ -10,7 +10,7 @@ with its outcome, a cancellation) are not repeated from the tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -284,7 +284,7 @@ def _event_log(session: Session, lead_id: int, managers: dict[int, Manager]) -> 
 def describe_event(type_: str, data: dict[str, Any], level: int | None = None) -> str:
     """One line for a human about one event-log entry."""
     d = data
-    texts = {
+    texts: dict[str, Callable[[], str]] = {
         "task.done": lambda: (
             "done" + (f": {summary(d.get('outcome'))}" if d.get("outcome") else "")
         ),

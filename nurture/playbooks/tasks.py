@@ -205,6 +205,7 @@ def complete_task(
     task = _load_for_change(session, task_id)
     if task.status != OPEN:
         raise ConflictError(_closed_message(task))
+    progress.check_ready(session, task)
     values = outcomes.validate(progress.outcome_form(session, task), dict(outcome or {}))
     if note is not None and len(note) > outcomes.TEXT_LIMIT:
         raise InputError(f"--note is longer than {outcomes.TEXT_LIMIT} characters")
