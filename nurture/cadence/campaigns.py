@@ -12,6 +12,8 @@ A campaign file (see ``examples/campaigns/``)::
       where: "country = 'RU'"        # ... and to this filter (nurture.cadence.filters)
     window: {start: "10:00", end: "18:00", days: [mon-fri], holidays: true}
     stop_on: [converted, purchased, replied, unsubscribed, bounced, owner_closed]
+    fallback: {after: 5}             # a call/reminder task overdue 5 business days: the
+                                     # lead gets <slug>/fallback ("we tried to reach you")
     steps:
       - {name: welcome, day: 0, channel: email}          # day N after enrolment
       - {name: call, after: 2, channel: call, deadline: hard,
@@ -225,6 +227,16 @@ class Dormant(_Strict):
     letter: LongText | None = None
 
 
+class Fallback(_Strict):
+    """The e-mail a lead gets when a call or reminder task of this campaign is overdue by
+    ``after`` business days of its owner (the owner could not reach them): "we tried to reach
+    you, pick a time". Template ``<slug>/fallback`` unless named."""
+
+    after: int = Field(default=5, ge=1, le=60)
+    template: Annotated[str, StringConstraints(max_length=MAX_NAME)] | None = None
+    enabled: bool = True
+
+
 class CampaignSpec(_Strict):
     slug: str
     name: Text
@@ -234,6 +246,7 @@ class CampaignSpec(_Strict):
     window: WindowSpec = Field(default_factory=WindowSpec)
     stop_on: list[StopRule] = Field(default_factory=lambda: list(STOP_RULES))  # type: ignore[arg-type]
     dormant: Dormant | None = None
+    fallback: Fallback = Field(default_factory=Fallback)
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
 
     @field_validator("slug")
@@ -283,6 +296,9 @@ class CampaignSpec(_Strict):
 
     def template_for(self, step: Step) -> str:
         return step.template or f"{self.slug}/{step.name}"
+
+    def fallback_template(self) -> str:
+        return self.fallback.template or f"{self.slug}/fallback"
 
 
 # ---- YAML with line numbers ------------------------------------------------------------
@@ -413,8 +429,9 @@ def load_specs(
 ) -> list[tuple[Campaign, CampaignSpec]]:
     """Campaigns in the database with their validated definitions, highest priority first.
 
-    A stored definition that does not validate raises ConfigError, or with ``guard`` is
-    recorded there as the campaign's failure and left out.
+    A stored definition that no longer validates (stored by an older version) is left out,
+    so no caller trips over it; with ``guard`` it is recorded there as the campaign's
+    failure, which the nurture cycle reports. :func:`spec_of` raises for one campaign.
     """
     query = select(Campaign).order_by(Campaign.priority.desc(), Campaign.id)
     if active_only:
@@ -424,9 +441,8 @@ def load_specs(
         try:
             spec = spec_of(campaign)
         except ConfigError as exc:
-            if guard is None:
-                raise
-            guard.fail(campaign.slug, exc.format_message())
+            if guard is not None:
+                guard.fail(campaign.slug, exc.format_message())
             continue
         out.append((campaign, spec))
     return out

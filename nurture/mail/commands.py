@@ -1,4 +1,4 @@
-"""CLI commands of the mail capability: send, suppress, bounces, template, outbox, web."""
+"""CLI commands of the mail capability: send, suppress, bounces, template, outbox."""
 
 from __future__ import annotations
 
@@ -249,21 +249,9 @@ def outbox_requeue(
         typer.echo(f"{n} messages requeued")
 
 
-def web_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
-) -> None:
-    """Serve the web app (unsubscribe pages) with uvicorn."""
-    import uvicorn
-
-    _warn_about_the_key("nurture web")
-    uvicorn.run("nurture.web.app:create_app", factory=True, host=host, port=port)
-
-
 def register(app: typer.Typer) -> None:
     """Add this capability's commands and sub-groups to ``app``."""
     app.command("send")(send_command)
-    app.command("web")(web_command)
     app.add_typer(suppress_app, name="suppress")
     app.add_typer(bounces_app, name="bounces")
     app.add_typer(template_app, name="template")
