@@ -1,0 +1,97 @@
+"""The report finds what was planted in a simulated history, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from nurture.analytics import build_report, history
+from nurture.analytics.report import REPORT_KEYS
+from tests.analytics.conftest import by
+
+
+@pytest.fixture()
+def report(planted_session: Session, planted: history.History) -> dict[str, Any]:
+    return build_report(planted_session, since=planted.start, until=planted.until)
+
+
+def test_report_has_every_part(report: dict[str, Any]) -> None:
+    assert set(REPORT_KEYS) <= set(report)
+    assert report["leads"] == 3000
+
+
+def test_best_converting_sequence_ranks_first(
+    report: dict[str, Any], planted: history.History
+) -> None:
+    seq = report["sequences"]
+    best = seq["patterns"][0]
+    assert tuple(best["steps"]) == planted.truth.best_sequence
+    assert set(best) >= {"steps", "support", "conversion", "lift", "ci_low", "ci_high"}
+    # it converts far above the base rate, and the interval says so
+    assert best["lift"] > 3
+    assert best["ci_low"] > seq["base_conversion"]
+    assert best["ci_low"] <= best["conversion"] <= best["ci_high"]
+
+
+def test_slow_stage_is_the_slowest(report: dict[str, Any], planted: history.History) -> None:
+    stages = report["time_in_stage"]["stages"]
+    slowest = [s["stage"] for s in stages if s["slowest"]]
+    assert slowest == [planted.truth.slow_stage]
+
+
+def test_late_manager_misses_deadlines(report: dict[str, Any], planted: history.History) -> None:
+    managers = report["time_in_stage"]["managers"]
+    worst = managers[0]
+    assert worst["manager"] == planted.truth.late_manager
+    others = [m["overdue_rate"] for m in managers[1:]]
+    assert worst["overdue_rate"] > max(others) + 0.3
+    assert worst["escalated"] > 3 * max(m["escalated"] for m in managers[1:])
+
+
+def test_silent_event_is_never_touched(report: dict[str, Any], planted: history.History) -> None:
+    coverage = report["coverage"]["events"]
+    silent = coverage[0]
+    assert silent["event"] == planted.truth.silent_event
+    assert silent["never"] == 1.0 and silent["within_30d"] == 0.0
+    assert silent["versus_industry"] == "below"
+    assert all(r["never"] < 0.05 for r in coverage[1:])
+    assert report["coverage"]["overall"]["events_below_industry"] == [planted.truth.silent_event]
+    speed = by(report["speed_to_lead"], "event")
+    assert speed[planted.truth.silent_event]["median_hours"] is None
+
+
+def test_funnel_and_money_add_up(report: dict[str, Any], planted: history.History) -> None:
+    leads = planted.tables["leads"]
+    purchases = planted.tables["purchases"]
+    overall = report["funnel"]["overall"]
+    assert overall["stages"]["intake"] == len(leads)
+    assert overall["stages"]["converted"] == int((leads["status"] == "converted").sum())
+    stages = list(overall["stages"].values())
+    assert stages == sorted(stages, reverse=True)
+    events = by(report["funnel"]["by"]["event"], "event")
+    assert events[planted.truth.silent_event]["stages"]["touched"] == 0
+    assert report["revenue"]["total"] == pytest.approx(purchases["amount"].sum(), abs=0.05)
+    top = report["revenue"]["by_event"][0]
+    assert top["event"] == "Innoprom 2026"  # planted: three times the order size
+    managers = {r["manager"] for r in report["funnel"]["by"]["manager"]}
+    assert planted.truth.late_manager in managers
+
+
+def test_period_selects_the_cohort(planted_session: Session, planted: history.History) -> None:
+    events = planted.tables["events"]
+    first_day = events["event_date"].min()
+    from datetime import UTC, datetime, timedelta
+
+    since = datetime.fromisoformat(first_day).replace(tzinfo=UTC)
+    until = since + timedelta(days=5)
+    report = build_report(planted_session, since=since, until=until)
+    expected = int(
+        (
+            (planted.tables["leads"]["created_at"] >= since.timestamp())
+            & (planted.tables["leads"]["created_at"] < until.timestamp())
+        ).sum()
+    )
+    assert report["leads"] == expected > 0
+    assert [r["event"] for r in report["funnel"]["by"]["event"]] == [events["name"].iloc[0]]
