@@ -39,6 +39,7 @@ INTAKE = "Leads in"
 PROCESS = "Nurture and the sales process"
 MAIL = "E-mail"
 SCORING = "Scoring"
+ANALYTICS = "Analytics"
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,11 @@ COMMANDS: dict[str, Entry] = {
     ),
     "web": Entry(
         "nurture.mail.commands", "Serve the web app (unsubscribe pages) on this machine.", MAIL
+    ),
+    "report": Entry(
+        "nurture.analytics.commands",
+        "Sales analytics: funnel, time in stage, speed to lead, sequences that convert.",
+        ANALYTICS,
     ),
     "score": Entry(
         "nurture.scoring.commands",
