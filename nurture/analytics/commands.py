@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -37,39 +36,6 @@ def period_of(since: str | None, until: str | None, now: datetime) -> tuple[date
     if start >= end:
         raise InputError(f"--since {start.date()} is not before --until {end.date()}")
     return start, end
-
-
-def _summary(report: dict[str, Any]) -> list[str]:
-    lines = [
-        f"{report['period']['since'][:10]} .. {report['period']['until'][:10]}: "
-        f"{report['leads']:,} leads met",
-    ]
-    overall = report["coverage"]["overall"]
-    if overall["within_30d"] is not None:
-        lines.append(
-            f"worked within 30 days: {overall['within_30d']:.0%} (industry 30-40%); "
-            f"never touched: {overall['never']:.0%}"
-        )
-    for row in report["coverage"]["events"]:
-        if row["versus_industry"] == "below":
-            lines.append(f"  below industry: {row['event']} (never touched {row['never']:.0%})")
-    for stage in report["time_in_stage"]["stages"]:
-        if stage["slowest"]:
-            lines.append(
-                f"slowest stage: {stage['stage']} (median {stage['median_hours']} business h)"
-            )
-    managers = report["time_in_stage"]["managers"]
-    if managers and managers[0]["overdue_rate"] is not None:
-        m = managers[0]
-        lines.append(f"most overdue: {m['manager']} ({m['overdue_rate']:.0%} of tasks late)")
-    seq = report["sequences"]
-    for p in seq["patterns"][:5]:
-        lines.append(
-            f"  {' -> '.join(p['steps'])}: {p['conversion']:.1%} convert "
-            f"(lift {p['lift']}, {p['leads']} leads)"
-        )
-    lines.append(f"revenue: {report['revenue']['total']:,.2f}")
-    return lines
 
 
 def register(app: typer.Typer) -> None:
@@ -120,7 +86,9 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(report)
             return
-        for line in _summary(report):
+        from nurture.analytics.summary import summary_lines
+
+        for line in summary_lines(report):
             typer.echo(line)
         if html is not None:
             typer.echo(f"HTML report: {html}")
