@@ -95,3 +95,12 @@ def test_period_selects_the_cohort(planted_session: Session, planted: history.Hi
     )
     assert report["leads"] == expected > 0
     assert [r["event"] for r in report["funnel"]["by"]["event"]] == [events["name"].iloc[0]]
+
+
+def test_a_slow_contact_stage_is_found_too(session: Session) -> None:
+    """The other planted variant: replies come late, conversions soon after them."""
+    sim = history.generate(1200, seed=4, slow_stage="contacted")
+    history.write(session, sim)
+    report = build_report(session, since=sim.start, until=sim.until)
+    stages = report["time_in_stage"]["stages"]
+    assert [s["stage"] for s in stages if s["slowest"]] == ["contacted"]
