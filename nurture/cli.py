@@ -31,6 +31,7 @@ LEADS_HELP = "Leads: show a lead's story, export, sources, duplicates, merges, o
 LEADS_MODULES: tuple[str, ...] = (
     "nurture.intake.commands",
     "nurture.routing.commands",
+    "nurture.playbooks.commands",
 )
 
 # Help panels of ``nurture --help``, in the order a new user meets them.
@@ -91,6 +92,11 @@ COMMANDS: dict[str, Entry] = {
     "simulate": Entry(
         "nurture.cadence.commands",
         "Run nurture over simulated days on a scratch database (never your real one).",
+        PROCESS,
+    ),
+    "task": Entry(
+        "nurture.playbooks.commands",
+        "Tasks of managers: list, complete with an outcome, reschedule, reassign.",
         PROCESS,
     ),
     "send": Entry(

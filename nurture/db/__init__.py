@@ -23,18 +23,33 @@ from nurture.db.leads import (
     QuarantineRow,
 )
 from nurture.db.mail import OutboxMessage, Suppression
+from nurture.db.playbooks import (
+    Approval,
+    Deal,
+    Document,
+    Escalation,
+    OutboundRequest,
+    PlaybookVersion,
+    ProcessEvent,
+    RoleMember,
+    StepRun,
+)
 from nurture.db.scoring import LeadScore
 from nurture.db.session import get_engine, init_db, make_engine, session_scope
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
 
 __all__ = [
     "Absence",
+    "Approval",
     "Assignment",
     "Base",
     "Campaign",
     "CampaignStep",
+    "Deal",
+    "Document",
     "Engagement",
     "Enrollment",
+    "Escalation",
     "Event",
     "ImportBatch",
     "Lead",
@@ -42,11 +57,16 @@ __all__ = [
     "LeadScore",
     "LeadSource",
     "Manager",
+    "OutboundRequest",
     "OutboxMessage",
+    "PlaybookVersion",
     "PossibleDuplicate",
+    "ProcessEvent",
     "Purchase",
     "QuarantineRow",
+    "RoleMember",
     "RoutingRule",
+    "StepRun",
     "Suppression",
     "Task",
     "Team",

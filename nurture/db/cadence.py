@@ -15,10 +15,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db.base import Base, utcnow
+
+# open tasks the escalation run has not yet seen overdue
+UNSEEN = text("status = 'open' AND overdue_at IS NULL")
 
 
 class Campaign(Base):
@@ -118,33 +122,80 @@ class CadenceSlot(Base):
 
 
 class Task(Base):
-    """Work for a manager: call, first contact, re-engagement; may escalate when missed."""
+    """One piece of human work: a cadence call or reminder, a first contact, a follow-up, a
+    re-engagement, or a playbook action of a deal. Each has instructions, an assignee, a due
+    time (``deadline`` hard or recommended) and, once done, an outcome.
+
+    Set-based writers (cadence planner, routing, coverage, dormant re-engagement) fill the
+    columns of :data:`nurture.db.sql.TASK_INSERT_COLUMNS`; everything else has a default.
+    The playbooks capability completes, reschedules, reassigns, reminds and escalates
+    (``nurture.playbooks``); its bookkeeping columns are described below.
+    """
 
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("source_key"),
         Index("ix_tasks_manager_id_status_due_at", "manager_id", "status", "due_at"),
-        # cadence (0005): open tasks past due (escalation), coverage sets
+        # cadence (0005): open tasks past due, coverage sets
         Index("ix_tasks_status_due_at", "status", "due_at"),
+        Index("ix_tasks_deal_id", "deal_id"),
+        # playbooks (0014): the escalation run's three set-based finds stay small: open tasks
+        # not yet seen overdue, armed escalations, pending reminders
+        Index(
+            "ix_tasks_due_at_unseen",
+            "due_at",
+            sqlite_where=UNSEEN,
+            postgresql_where=UNSEEN,
+        ),
+        Index(
+            "ix_tasks_escalate_at",
+            "escalate_at",
+            sqlite_where=text("escalate_at IS NOT NULL"),
+            postgresql_where=text("escalate_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_tasks_remind_at",
+            "remind_at",
+            sqlite_where=text("remind_at IS NOT NULL"),
+            postgresql_where=text("remind_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_key: Mapped[str] = mapped_column(String(300))  # idempotency key
     # no foreign keys (0008): written from the lead row and its owner, never deleted; the
-    # checks cost a probe per created task
+    # checks cost a probe per created task. Writers validate ids (docs/playbooks.md).
     lead_id: Mapped[int] = mapped_column(Integer, index=True)
     manager_id: Mapped[int | None] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(30))  # first_contact|call|reminder|reengage
+    # first_contact|call|reminder|follow_up|reengage|action (a playbook action)
+    kind: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(300))
-    instructions: Mapped[str | None] = mapped_column(Text)
+    instructions: Mapped[str | None] = mapped_column(Text)  # Markdown
     due_at: Mapped[datetime]
     deadline: Mapped[str] = mapped_column(String(20), default="recommended")  # hard|recommended
     status: Mapped[str] = mapped_column(String(20), default="open")  # open|done|cancelled
+    # a one-line account of how it ended (set-based writers put their cancel reason here)
     outcome: Mapped[str | None] = mapped_column(Text)
-    escalated_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]  # first escalation (level 1)
     escalated_to: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    # --- playbooks (0014)
+    deal_id: Mapped[int | None] = mapped_column(Integer)  # deals.id of a playbook action
+    stage: Mapped[str | None] = mapped_column(String(100))  # the deal stage's key
+    action: Mapped[str | None] = mapped_column(String(100))  # the action's key in the stage
+    role: Mapped[str | None] = mapped_column(String(50))  # the role pool it was assigned from
+    outcome_values: Mapped[dict[str, Any] | None] = mapped_column()  # the outcome form's values
+    note: Mapped[str | None] = mapped_column(Text)
+    completed_by: Mapped[str | None] = mapped_column(String(320))
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    # next reminder before the deadline (delivered in the assignee's daily digest)
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]  # when the escalation run first saw it overdue
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    escalate_at: Mapped[datetime | None]  # when the next level of its chain is due
+    fallback_at: Mapped[datetime | None]  # when a fallback e-mail went to the lead instead
 
 
 class Purchase(Base):

@@ -191,5 +191,4 @@ def register(app: typer.Typer) -> None:
 
 
 def register_leads(leads: typer.Typer) -> None:
-    """Add ``show`` to the shared ``nurture leads`` group."""
-    leads.command("show")(show_command)
+    """Nothing any more: ``nurture leads show`` tells the lead's whole story (playbooks)."""

@@ -75,4 +75,4 @@ def test_clear_errors(fresh_db: str, tmp_path: Path) -> None:
     )
     assert "no manager with e-mail" in result.stderr
     run("team", "absent", "x@example.ru", "--from", "tomorrow", "--to", "2026-12-02", code=2)
-    assert "no lead with id 999" in run("leads", "show", "999", code=1).stderr
+    assert "no lead with id 999" in run("leads", "show", "999", code=2).stderr
