@@ -6,7 +6,7 @@ happened after ``until`` is counted, so last month's report reads the same next 
 
 - :func:`lead_facts`: one row per lead met in the period (the cohort), with its event,
   source file, first campaign, owner, first assignment, first touch, first reply or click,
-  conversion and revenue. Funnel, speed to lead, coverage and money are computed from it.
+  conversion, revenue and deals won. Funnel, speed to lead, coverage and money are computed from it.
 - :func:`task_facts`: every task created in the period (the work done in it).
 - :func:`sequence_counts`: each distinct sequence of actions, outcomes and touches in the
   first days of a lead, with how many converted and not converted leads had it.
@@ -18,6 +18,7 @@ backends); pandas never sees more than a row per lead or per task.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from nurture.db.base import UTCDateTime
 from nurture.db.cadence import Campaign, CampaignStep, Engagement, Enrollment, Purchase, Task, Touch
 from nurture.db.leads import Event, Lead, LeadSource
 from nurture.db.mail import OutboxMessage
+from nurture.db.playbooks import Deal
 from nurture.db.team import Assignment, Manager, Team
 
 #: Engagements that show a lead's own interest (opens are pixels that scanners fire too).
@@ -158,6 +160,8 @@ LEAD_COLUMNS = [
     "converted",
     "revenue",
     "purchases",
+    "deals_won",
+    "deal_amount",
 ]
 
 
@@ -181,6 +185,16 @@ def lead_facts(session: Session, period: Period) -> pd.DataFrame:
         .group_by(Assignment.lead_id)
         .subquery("assigned")
     )
+    won = (
+        select(
+            Deal.lead_id,
+            func.count().label("deals"),
+            func.sum(func.coalesce(Deal.amount, 0.0)).label("amount"),
+        )
+        .where(Deal.status == "won", Deal.closed_at < ts(until))
+        .group_by(Deal.lead_id)
+        .subquery("won")
+    )
     converted_at = _converted_at(bought)
     stmt = (
         select(
@@ -197,6 +211,8 @@ def lead_facts(session: Session, period: Period) -> pd.DataFrame:
             epoch_seconds(converted_at),
             func.coalesce(bought.c.revenue, 0.0),
             func.coalesce(bought.c.purchases, 0),
+            func.coalesce(won.c.deals, 0),
+            func.coalesce(won.c.amount, 0.0),
         )
         .outerjoin(source, source.c.lead_id == Lead.id)
         .outerjoin(campaign, campaign.c.lead_id == Lead.id)
@@ -204,6 +220,7 @@ def lead_facts(session: Session, period: Period) -> pd.DataFrame:
         .outerjoin(touched, touched.c.lead_id == Lead.id)
         .outerjoin(engaged, engaged.c.lead_id == Lead.id)
         .outerjoin(bought, bought.c.lead_id == Lead.id)
+        .outerjoin(won, won.c.lead_id == Lead.id)
         .where(
             Lead.merged_into_id.is_(None),
             Lead.created_at >= ts(period.since),
@@ -228,6 +245,11 @@ TASK_COLUMNS = [
     "due",
     "completed",
     "escalated",
+    "action",
+    "role",
+    "deal_id",
+    "stage",
+    "escalation_level",
 ]
 
 
@@ -246,6 +268,11 @@ def task_facts(session: Session, period: Period) -> pd.DataFrame:
         epoch_seconds(Task.due_at),
         epoch_seconds(case((done_by_then, Task.completed_at), else_=null())),
         epoch_seconds(case((Task.escalated_at < ts(until), Task.escalated_at), else_=null())),
+        func.coalesce(Task.action, Task.kind),
+        Task.role,
+        Task.deal_id,
+        Task.stage,
+        Task.escalation_level,
     ).where(Task.created_at >= ts(period.since), Task.created_at < ts(until))
     return _frame(session, stmt, TASK_COLUMNS)
 
@@ -276,7 +303,10 @@ def sequence_counts(
 
     The cohort: live leads created in the period at least ``days`` before ``until`` (each
     had the whole window). A lead's steps, in time order: e-mails sent (``email:<step>``),
-    tasks done (``task:<kind>``), tasks escalated (``escalated:<kind>``), replies and clicks;
+    tasks done (``task:<action or kind>``, or ``outcome:<action>:<answers>`` for a playbook
+    action's outcome form), tasks escalated (``escalated:<kind>``), replies and clicks
+    (deal stages are not steps: they follow from the outcomes, so they would only restate
+    the conversion);
     only those inside its first ``days`` days and before it converted, a repeat of the step
     just before dropped, at most ``max_steps``. Columns ``seq`` (steps joined by spaces,
     ``""`` for none), ``converted`` (0/1), ``leads``.
@@ -313,7 +343,7 @@ def sequence_counts(
             ),
         )
         .where(whole_scan(Touch.status) == "done", Touch.channel == "email"),
-        select(Task.lead_id, Task.completed_at, literal("task") + sep + Task.kind).where(
+        select(Task.lead_id, Task.completed_at, _done_token(sep)).where(
             whole_scan(Task.status) == "done"
         ),
         select(Task.lead_id, Task.escalated_at, literal("escalated") + sep + Task.kind).where(
@@ -359,9 +389,41 @@ def sequence_counts(
     return frame.astype({"seq": "object", "converted": "int64", "leads": "int64"})
 
 
+def _done_token(sep: Any) -> Any:
+    """A done task's step: ``task:<action or kind>``, or for a playbook action with an
+    outcome form ``outcome:<action>=<the values as JSON without spaces>`` (made readable by
+    :func:`_outcome_step` on the distinct sequences)."""
+    values = func.replace(cast(Task.outcome_values, String), " ", "")
+    return case(
+        (
+            and_(Task.action.is_not(None), Task.outcome_values.is_not(None)),
+            literal("outcome") + sep + Task.action + literal("=") + values,
+        ),
+        else_=literal("task") + sep + func.coalesce(Task.action, Task.kind),
+    )
+
+
+def _outcome_step(step: str) -> str:
+    """``outcome:qualify={"interested":"yes","budget":100}`` -> ``outcome:qualify:interested=yes``:
+    the answers that branch (yes/no, a choice), not numbers, dates or notes."""
+    head, _, raw = step.partition("=")
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return head
+    kept = [
+        f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+        for k, v in sorted(values.items() if isinstance(values, dict) else [])
+        if isinstance(v, bool)
+        or (isinstance(v, str) and 0 < len(v) <= 24 and not any(c.isdigit() for c in v))
+    ]
+    return f"{head}:{','.join(kept)}" if kept else head.replace("outcome:", "task:", 1)
+
+
 def _tidy(seq: str, max_steps: int) -> str:
     steps: list[str] = []
-    for step in seq.split():
+    for raw in seq.split():
+        step = _outcome_step(raw) if raw.startswith("outcome:") else raw
         if not steps or steps[-1] != step:
             steps.append(step)
     return " ".join(steps[:max_steps])

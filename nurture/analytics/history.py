@@ -9,7 +9,10 @@ tasks, replies and clicks, purchases. Into it go four truths the report must fin
   after it convert at ``planted_conversion``; everybody else at ``base_conversion``;
 - ``slow_stage``: the lead stage (``contacted`` or ``engaged``) that takes longest;
 - ``late_manager``: one manager completes tasks days after their deadline (escalated);
-- ``silent_event``: one event's leads are assigned but never touched.
+- ``silent_event``: one event's leads are assigned but never touched;
+
+and the sales process (:mod:`nurture.analytics.history_process`): deals whose slowest stage
+is ``proposal``, an engineer pulled in for each proposal, a two-level escalation chain.
 
 :func:`write` stores a history with the database driver's bulk path (``COPY`` on
 PostgreSQL, ``executemany`` on SQLite) in the caller's transaction.
@@ -28,6 +31,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from nurture.analytics.history_process import ENGINEER_ROLE, SLOW_DEAL_STAGE, add_sales_process
 from nurture.db.sql import is_postgres, refresh_statistics
 
 DAY = 86400
@@ -64,11 +68,13 @@ class Truth:
     slow_stage: str = "engaged"
     late_manager: str = "Lev Opozdalov"
     silent_event: str = EVENTS[-1][0]
+    slow_deal_stage: str = SLOW_DEAL_STAGE
+    pulled_in_role: str = ENGINEER_ROLE
 
 
 @dataclass
 class History:
-    """Rows per table (DataFrames; times as epoch seconds in columns ending ``_at``)."""
+    """Rows per table (DataFrames; times as epoch seconds in ``at`` and columns ending ``_at``)."""
 
     tables: dict[str, pd.DataFrame]
     truth: Truth
@@ -78,8 +84,7 @@ class History:
     @property
     def events(self) -> int:
         """Rows that record something happening to a lead (what the benchmark counts)."""
-        names = ("lead_sources", "assignments", "enrollments", "touches", "tasks")
-        return sum(len(self.tables[n]) for n in (*names, "engagements", "purchases"))
+        return sum(len(self.tables[n]) for n in EVENT_TABLES)
 
 
 def _at(base: np.ndarray, seconds: np.ndarray | float) -> np.ndarray:
@@ -162,15 +167,15 @@ def generate(
     )
     tables["managers"] = pd.DataFrame(
         {
-            "id": np.arange(1, len(MANAGERS) + 2),
+            "id": np.arange(1, len(MANAGERS) + 3),
             "email": [f"m{i}@example.com" for i in range(1, len(MANAGERS) + 1)]
-            + ["head@example.com"],
-            "name": [m for m, _ in MANAGERS] + ["Head of sales"],
+            + ["head@example.com", "engineer@example.com"],
+            "name": [m for m, _ in MANAGERS] + ["Head of sales", "Igor Inzhenerov"],
             "team_id": 1,
-            "role": ["manager"] * len(MANAGERS) + ["supervisor"],
+            "role": ["manager"] * len(MANAGERS) + ["supervisor", "manager"],
             "weekly_capacity": 50,
             "weight": 1.0,
-            "timezone": [z for _, z in MANAGERS] + ["Europe/Moscow"],
+            "timezone": [z for _, z in MANAGERS] + ["Europe/Moscow", "Europe/Moscow"],
             "work_start": "09:00",
             "work_end": "18:00",
             "active": True,
@@ -337,7 +342,7 @@ def generate(
         | (tasks["completed_at"] > tasks["due_at"] + HOUR)
     )
     tasks["escalated_at"] = np.where(overdue, tasks["due_at"] + HOUR, -1)
-    tasks["escalated_to"] = np.where(overdue, "head@example.com", None)
+    tasks["escalated_to"] = pd.Series("head@example.com", index=tasks.index).where(overdue)
     tables["tasks"] = tasks
     engagement = pd.concat(
         [
@@ -362,6 +367,20 @@ def generate(
             "created_at": conv_at[converts],
         }
     )
+    add_sales_process(
+        tables,
+        {
+            "ids": ids,
+            "created": created,
+            "silent": silent,
+            "owner_id": owner + 1,
+            "converts": converts,
+            "conv_at": conv_at,
+        },
+        rng=rng,
+        until=until,
+        engineer_id=len(MANAGERS) + 2,
+    )
     return History(tables, Truth(slow_stage=slow_stage), start, datetime.fromtimestamp(until, UTC))
 
 
@@ -372,6 +391,8 @@ ORDER: tuple[str, ...] = (
     "events",
     "import_batches",
     "leads",
+    "playbook_versions",
+    "deals",
     "lead_sources",
     "assignments",
     "campaigns",
@@ -381,7 +402,27 @@ ORDER: tuple[str, ...] = (
     "tasks",
     "engagements",
     "purchases",
+    "event_log",
+    "escalations",
 )
+
+
+#: The tables whose rows record something that happened to a lead or a deal.
+EVENT_TABLES: tuple[str, ...] = (
+    "lead_sources",
+    "assignments",
+    "enrollments",
+    "touches",
+    "tasks",
+    "engagements",
+    "purchases",
+    "deals",
+    "event_log",
+    "escalations",
+)
+
+#: Integer columns that may hold NULL (pandas makes them float).
+INTEGER_COLUMNS = frozenset({"level", "escalation_level"})
 
 
 def _text_times(values: pd.Series, postgres: bool) -> pd.Series:
@@ -410,8 +451,11 @@ def write(session: Session, history: History, *, chunk: int = 200_000) -> dict[s
         for part in _chunks(frame, chunk):
             part = part.copy()
             for column in part.columns:
-                if column.endswith("_at") and part[column].dtype.kind in "iu":
-                    part[column] = _text_times(part[column], postgres)
+                kind = part[column].dtype.kind
+                if (column == "at" or column.endswith("_at")) and kind in "iuf":
+                    part[column] = _text_times(part[column].fillna(-1).astype("int64"), postgres)
+                elif kind == "f" and (column.endswith("_id") or column in INTEGER_COLUMNS):
+                    part[column] = part[column].astype("Int64")  # NaN where NULL
             columns = ", ".join(part.columns)
             if postgres:
                 buffer = io.StringIO()

@@ -1,5 +1,7 @@
-"""Money per event and campaign: revenue from purchases, conversions, and the return per
-lead met (revenue divided by the leads of the event or campaign)."""
+"""Money per event and campaign: revenue from purchases, conversions, deals won (and their
+amounts, which a conversion with an amount also records as a purchase: they are shown
+side by side, never added), and the return per lead met (revenue divided by the leads of
+the event or campaign)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ def _rows(leads: pd.DataFrame, key: str) -> list[dict[str, Any]]:
             "buyers": (leads["purchases"] > 0).astype("int64"),
             "won": leads["converted"].notna().astype("int64"),
             "revenue": leads["revenue"].astype("float64"),
+            "deals_won": leads["deals_won"].astype("int64"),
+            "deal_amount": leads["deal_amount"].astype("float64"),
         }
     ).groupby(keys.to_numpy())
     sums = grouped.sum()
@@ -27,6 +31,8 @@ def _rows(leads: pd.DataFrame, key: str) -> list[dict[str, Any]]:
             "buyers": int(r["buyers"]),
             "revenue": round(float(r["revenue"]), 2),
             "revenue_per_lead": round(float(r["revenue"]) / int(r["leads"]), 2),
+            "deals_won": int(r["deals_won"]),
+            "deal_amount_won": round(float(r["deal_amount"]), 2),
             "win_rate": round(int(r["won"]) / int(r["leads"]), 4),
         }
         for name, r in sums.iterrows()
@@ -42,6 +48,7 @@ def revenue(leads: pd.DataFrame) -> dict[str, Any]:
         "total": round(total, 2),
         "leads": len(leads),
         "won": int(leads["converted"].notna().sum()) if len(leads) else 0,
+        "deals_won": int(leads["deals_won"].sum()) if len(leads) else 0,
         "by_event": _rows(leads, "event") if len(leads) else [],
         "by_campaign": _rows(leads, "campaign") if len(leads) else [],
     }

@@ -15,10 +15,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from nurture.analytics import extract
+from nurture.analytics import extract, process_extract
 from nurture.analytics.business import Calendar
 from nurture.analytics.funnel import funnel
 from nurture.analytics.money import revenue
+from nurture.analytics.process import deal_funnel, deal_stage_times, escalations_by_level
 from nurture.analytics.sequences import MiningOptions, mine
 from nurture.analytics.speed import INDUSTRY_30D, speed_and_coverage
 from nurture.analytics.timing import action_times, lead_stage_intervals, stage_times
@@ -44,6 +45,8 @@ class Facts:
     sequences: pd.DataFrame
     reassignments: pd.DataFrame
     names: extract.Directory
+    deal_visits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    escalations: pd.DataFrame = field(default_factory=pd.DataFrame)
     default_calendar: Calendar = field(default_factory=Calendar)
 
 
@@ -65,15 +68,56 @@ def read_facts(
     region = country or get_settings().default_region
     period = extract.Period(since.astimezone(UTC), until.astimezone(UTC))
     opts = mining or MiningOptions()
+    names = extract.directory(session, country=region)
+    moved = process_extract.task_reassignments(session, period)
     return Facts(
         period=period,
         leads=extract.lead_facts(session, period),
         tasks=extract.task_facts(session, period),
         sequences=extract.sequence_counts(session, period, days=opts.days),
-        reassignments=extract.reassignment_counts(session, period),
-        names=extract.directory(session, country=region),
+        reassignments=_all_reassignments(
+            extract.reassignment_counts(session, period), moved, names.managers
+        ),
+        names=names,
+        deal_visits=process_extract.deal_stage_visits(session, period),
+        escalations=process_extract.escalation_facts(session, period),
         default_calendar=Calendar(country=region),
     )
+
+
+def _all_reassignments(
+    leads: pd.DataFrame, tasks: pd.DataFrame, managers: pd.DataFrame
+) -> pd.DataFrame:
+    """Lead reassignments (routing) and task reassignments (by hand or by an escalation)
+    in one table of ``kind, from_id, to_id, leads``."""
+    if tasks.empty:
+        return leads
+    ids = managers.set_index("email")["manager_id"] if len(managers) else pd.Series(dtype=int)
+    moved = pd.DataFrame(
+        {
+            "kind": "task",
+            "from_id": tasks["from_email"].map(ids),
+            "to_id": tasks["to_email"].map(ids),
+            "leads": tasks["tasks"],
+        }
+    )
+    return pd.concat([leads, moved], ignore_index=True) if len(leads) else moved
+
+
+def _named(frame: pd.DataFrame, managers: pd.DataFrame, column: str) -> pd.DataFrame:
+    people = managers.set_index("manager_id") if len(managers) else None
+    out = frame.copy()
+    out["manager"] = (
+        frame[column].map(people["manager"]).fillna("(unassigned)")
+        if people is not None
+        else "(unassigned)"
+    )
+    out["team"] = (
+        frame[column].map(people["team"]).replace("", None).fillna("(none)")
+        if people is not None
+        else "(none)"
+    )
+    return out
 
 
 def _named_leads(facts: Facts) -> pd.DataFrame:
@@ -115,14 +159,24 @@ def report_from_facts(facts: Facts, mining: MiningOptions | None = None) -> dict
         calendars=cal,
         default=default,
     )
+    visits = _named(facts.deal_visits, facts.names.managers, "owner_id")
+    deals = deal_stage_times(visits, calendars=cal, default=default) if len(visits) else {}
+    if len(facts.escalations):
+        actions["escalations"] = escalations_by_level(facts.escalations, facts.names.managers)
     return {
         "period": {
             "since": facts.period.since.isoformat(),
             "until": facts.period.until.isoformat(),
         },
         "leads": len(leads),
-        "funnel": funnel(leads),
-        "time_in_stage": {"stages": stages, **actions},
+        "funnel": {**funnel(leads), "deals": deal_funnel(visits)},
+        "time_in_stage": {
+            "stages": stages,
+            "deal_stages": deals.get("stages", []),
+            "deal_stages_by_manager": deals.get("managers", []),
+            "deal_stages_by_team": deals.get("teams", []),
+            **actions,
+        },
         "speed_to_lead": speed,
         "coverage": {
             "industry_30d": list(INDUSTRY_30D),

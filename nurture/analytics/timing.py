@@ -68,7 +68,7 @@ def stage_times(
         return []
     hours = business_hours_by(intervals, "start", "end", "who", calendars, default)
     frame = intervals.assign(hours=hours)
-    rows = []
+    rows: list[dict[str, Any]] = []
     names = order or list(dict.fromkeys(frame["stage"]))
     for stage in names:
         g = frame[frame["stage"] == stage]
@@ -85,7 +85,7 @@ def stage_times(
         )
     timed = [r for r in rows if r["median_hours"] is not None]
     if timed:
-        max(timed, key=lambda r: r["median_hours"])["slowest"] = True
+        max(timed, key=lambda r: float(r["median_hours"]))["slowest"] = True
     return rows
 
 
@@ -154,8 +154,11 @@ def action_times(
 
     frame["manager"] = lookup("manager", "(unassigned)")
     frame["team"] = lookup("team", "(none)").replace("", "(none)")
-    frame["role"] = lookup("role", "(unassigned)")
-    actions = [{"action": k, **_task_summary(g)} for k, g in frame.groupby("kind", sort=True)]
+    # the role pool a playbook action was given to (engineer, ...), else the person's role
+    pooled = frame["role"] if "role" in frame else pd.Series(None, index=frame.index)
+    frame["role"] = pooled.where(pooled.notna(), lookup("role", "(unassigned)"))
+    name = frame["action"] if "action" in frame else frame["kind"]
+    actions = [{"action": k, **_task_summary(g)} for k, g in frame.groupby(name, sort=True)]
     moved_from = reassignments.groupby("from_id")["leads"].sum() if len(reassignments) else {}
     moved_to = reassignments.groupby("to_id")["leads"].sum() if len(reassignments) else {}
     by_manager = []
@@ -185,13 +188,19 @@ def action_times(
         for role, g in frame.groupby("role", sort=True)
     ]
     escalated = frame[frame["was_escalated"]]
+    # tasks escalated with no escalation log (the cadence's own level 1)
     escalations = (
         [
             {
                 "level": 1,
-                "to": "supervisor",
+                "action": "notify",
+                "escalations": len(escalated),
                 "tasks": len(escalated),
                 "leads": int(escalated["lead_id"].nunique()),
+                "median_hours_late": _q(escalated["late_hours"], 0.5),
+                "by_manager": {
+                    str(k): int(v) for k, v in escalated["manager"].value_counts().items()
+                },
             }
         ]
         if len(escalated)

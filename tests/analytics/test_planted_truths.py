@@ -104,3 +104,36 @@ def test_a_slow_contact_stage_is_found_too(session: Session) -> None:
     report = build_report(session, since=sim.start, until=sim.until)
     stages = report["time_in_stage"]["stages"]
     assert [s["stage"] for s in stages if s["slowest"]] == ["contacted"]
+
+
+def test_sales_process_from_the_event_log(report: dict[str, Any], planted: history.History) -> None:
+    """Deal stages, roles pulled in, escalations by level and reassignments."""
+    truth = planted.truth
+    deals = planted.tables["deals"]
+    times = report["time_in_stage"]
+    assert [s["stage"] for s in times["deal_stages"] if s["slowest"]] == [truth.slow_deal_stage]
+    # the slowest stage holds per manager too, and each manager's rows are there
+    per_manager = [r for r in times["deal_stages_by_manager"] if r["slowest"]]
+    assert {r["stage"] for r in per_manager} == {truth.slow_deal_stage}
+    assert {r["team"] for r in times["deal_stages_by_team"]} == {"Sales"}
+    funnel = report["funnel"]["deals"]
+    assert funnel["stages"][:3] == ["qualification", "proposal", "negotiation"]
+    overall = funnel["overall"]
+    assert overall["deals"] == len(deals)
+    assert overall["won"] == int((deals["status"] == "won").sum())
+    assert overall["reached"]["negotiation"] < overall["reached"]["proposal"]
+    roles = {r["role"]: r for r in times["roles"]}
+    assert roles[truth.pulled_in_role]["tasks"] == int(
+        (planted.tables["tasks"]["role"] == truth.pulled_in_role).sum()
+    )
+    assert roles[truth.pulled_in_role]["hours_total"] > 0
+    levels = {(r["level"], r["action"]): r for r in times["escalations"]}
+    assert set(levels) == {(1, "notify"), (2, "reassign")}
+    first = levels[(1, "notify")]["by_manager"]
+    assert max(first, key=first.get) == truth.late_manager
+    second = planted.tables["escalations"]
+    assert levels[(2, "reassign")]["escalations"] == int((second["level"] == 2).sum())
+    assert times["reassignments"] == int((second["level"] == 2).sum())
+    late = next(m for m in times["managers"] if m["manager"] == truth.late_manager)
+    assert late["reassigned_away"] > 0
+    assert report["revenue"]["deals_won"] == int((deals["status"] == "won").sum())
