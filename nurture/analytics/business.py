@@ -15,6 +15,7 @@ it against :func:`nurture.routing.calendar.add_business_hours`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -40,11 +41,12 @@ class Calendar:
 def _holidays(country: str | None, years: np.ndarray) -> np.ndarray:
     if not country or len(years) == 0:
         return np.array([], dtype="datetime64[D]")
-    days = sorted(
-        d
-        for y in range(int(years.min()), int(years.max()) + 1)
-        for d in public_holidays(country, y)
-    )
+    return _holiday_days(country, int(years.min()), int(years.max()))
+
+
+@lru_cache(maxsize=64)
+def _holiday_days(country: str, first: int, last: int) -> np.ndarray:
+    days = sorted(d for y in range(first, last + 1) for d in public_holidays(country, y))
     return np.array(days, dtype="datetime64[D]")
 
 

@@ -17,6 +17,11 @@ For each pattern: ``support`` (share of all leads whose first days contain it),
 conversion rate), and ``ci_low``/``ci_high``: the 95% Wilson interval of ``conversion``.
 Ranked by lift, then by support; patterns seen in fewer than ``min_leads`` leads are left
 out (their lift is noise).
+
+PrefixSpan is pure Python and its cost grows with the distinct sequences, so a cohort
+larger than ``max_leads`` is mined on a uniform random sample of that many leads (seeded:
+the same data gives the same answer): supports, conversions and the base rate are then
+the sample's estimates, and the intervals are the sample's (``mined_leads`` says how many).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from prefixspan import PrefixSpan
 
@@ -55,15 +61,32 @@ class MiningOptions:
     min_length: int = 2
     max_length: int = 4
     top: int = 20
+    max_leads: int = 10_000
+    seed: int = 0
+
+
+def sample(counts: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """A uniform sample of ``size`` leads without replacement, drawn from the per-sequence
+    counts (multivariate hypergeometric: each lead equally likely), same seed same sample."""
+    rng = np.random.default_rng(seed)
+    drawn = rng.multivariate_hypergeometric(
+        counts["leads"].to_numpy(dtype="int64"), size, method="marginals"
+    )
+    out = counts.assign(leads=drawn)
+    return out[out["leads"] > 0].reset_index(drop=True)
 
 
 def mine(counts: pd.DataFrame, options: MiningOptions | None = None) -> dict[str, Any]:
     """Rank the frequent patterns of ``counts`` (columns ``seq``, ``converted``, ``leads``)."""
     opts = options or MiningOptions()
+    cohort = int(counts["leads"].sum()) if len(counts) else 0
+    if cohort > opts.max_leads:
+        counts = sample(counts, opts.max_leads, opts.seed)
     total = int(counts["leads"].sum()) if len(counts) else 0
     won = int(counts.loc[counts["converted"] == 1, "leads"].sum()) if total else 0
     result: dict[str, Any] = {
-        "leads": total,
+        "leads": cohort,
+        "mined_leads": total,
         "converted": won,
         "base_conversion": round(won / total, 4) if total else None,
         "days": opts.days,
