@@ -22,6 +22,7 @@ LABELS: dict[str, dict[str, str]] = {
         "median": "median",
         "p90": "90th percentile",
         "stages": "Time in stage (business hours)",
+        "deal_stages": "Time in deal stage (business hours)",
         "managers": "Overdue tasks per manager",
         "sequences": "Sequences that convert (first {days} days)",
         "base": "base conversion",
@@ -45,6 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
         "median": "медиана",
         "p90": "90-й процентиль",
         "stages": "Время на этапе (рабочие часы)",
+        "deal_stages": "Время на этапе сделки (рабочие часы)",
         "managers": "Просроченные задачи по менеджерам",
         "sequences": "Последовательности, которые продают (первые {days} дней)",
         "base": "базовая конверсия",
@@ -149,6 +151,24 @@ def stage_chart(report: dict[str, Any], lang: str = "en") -> Figure:
     return fig
 
 
+def deal_stage_chart(report: dict[str, Any], lang: str = "en") -> Figure:
+    rows = [r for r in report["time_in_stage"]["deal_stages"] if r["median_hours"] is not None]
+    fig, ax = _bars(0.45 * max(len(rows), 1) + 1.0)
+    names = [r["stage"] for r in rows][::-1]
+    ax.barh(names, [r["p90_hours"] for r in rows][::-1], color=GREY, label=label("p90", lang))
+    ax.barh(
+        names,
+        [r["median_hours"] for r in rows][::-1],
+        color=[RED if r["slowest"] else BLUE for r in rows][::-1],
+        label=label("median", lang),
+    )
+    ax.set_xlabel(label("hours", lang))
+    ax.set_title(label("deal_stages", lang))
+    if rows:
+        ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
 def manager_chart(report: dict[str, Any], lang: str = "en") -> Figure:
     rows = [r for r in report["time_in_stage"]["managers"] if r["overdue_rate"] is not None]
     fig, ax = _bars(0.4 * len(rows) + 1.0)
@@ -201,6 +221,7 @@ CHARTS: dict[str, Callable[[dict[str, Any], str], Figure]] = {
     "coverage": coverage_chart,
     "speed_to_lead": speed_chart,
     "time_in_stage": stage_chart,
+    "deal_stages": deal_stage_chart,
     "managers": manager_chart,
     "sequences": sequence_chart,
     "revenue": revenue_chart,

@@ -57,7 +57,7 @@ class MiningOptions:
 
     days: int = 30
     min_support: float = 0.02
-    min_leads: int = 20
+    min_leads: int = 30
     min_length: int = 2
     max_length: int = 4
     top: int = 20

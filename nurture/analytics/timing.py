@@ -143,7 +143,14 @@ def action_times(
 ) -> dict[str, Any]:
     """Per action kind, per manager, per team and per role; escalations by level."""
     if tasks.empty:
-        return {"actions": [], "managers": [], "teams": [], "roles": [], "escalations": []}
+        return {
+            "actions": [],
+            "managers": [],
+            "teams": [],
+            "roles": [],
+            "escalations": [],
+            "reassignments": int(reassignments["leads"].sum()) if len(reassignments) else 0,
+        }
     frame = _task_frame(tasks, until_s, calendars, default)
     people = managers.set_index("manager_id") if not managers.empty else None
 

@@ -45,7 +45,7 @@ def test_json_and_html(fresh_db: str, tmp_path: Path) -> None:
     for pattern in report["sequences"]["patterns"]:
         assert set(pattern) >= {"steps", "support", "conversion", "lift", "ci_low", "ci_high"}
     page = out.read_text(encoding="utf-8")
-    assert page.count("<svg") == 7
+    assert page.count("<svg") == 8
     assert "Аналитика продаж" in page and planted.truth.silent_event in page
     # self-contained: nothing is fetched (SVG namespaces are names, not requests)
     fetched = re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
@@ -58,6 +58,16 @@ def test_text_summary_names_what_needs_attention(fresh_db: str) -> None:
     assert code == 0, stderr
     assert f"below industry: {planted.truth.silent_event}" in stdout
     assert f"most overdue: {planted.truth.late_manager}" in stdout
+
+
+def test_an_empty_period_is_a_report_of_nothing(fresh_db: str, tmp_path: Path) -> None:
+    out = tmp_path / "empty.html"
+    code, stdout, stderr = invoke("report", "--json", "--html", str(out))
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["leads"] == 0 and report["sequences"]["patterns"] == []
+    assert report["coverage"]["events"] == [] and report["revenue"]["total"] == 0
+    assert out.read_text(encoding="utf-8").count("<svg") == 7  # no deals: no deal chart
 
 
 def test_bad_input_is_one_line_and_exit_2(fresh_db: str, tmp_path: Path) -> None:
