@@ -1,4 +1,5 @@
-"""Prefect flow: score every lead with the current lead-value model.
+"""Prefect flow: score every lead with the current lead-value model, or with a method fitted
+on this database while the current model was trained elsewhere (the run log says which).
 
 The work is set-based: features for all leads are built in one pass over purchases,
 leads and engagement, and ``lead_scores`` rows are upserted ``batch_size`` at a time
@@ -41,7 +42,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
 def score_all(models_dir: Path, batch_size: int, as_of: date | None) -> dict[str, Any]:
     """Load the current model, score all leads and store the scores (idempotent upsert)."""
     from nurture.db.session import session_scope
-    from nurture.scoring.service import score_database
+    from nurture.scoring import score_database
 
     with session_scope() as session:
         return score_database(
@@ -56,12 +57,15 @@ def score_leads(batch_size: int = 50000, as_of: str | None = None) -> dict[str, 
 
     when = date.fromisoformat(as_of) if as_of else None
     result = score_all(Path(get_settings().models_dir), batch_size, when)
-    get_run_logger().info(
-        "scored %s leads with lead-value %s (predicted total %s)",
+    logger = get_run_logger()
+    logger.info(
+        "scored %s leads with %s (predicted total %s)",
         result["scored"],
         result["model_version"],
         result["predicted_total"],
     )
+    if result.get("note"):
+        logger.warning(result["note"])  # no model trained on this database yet
     return result
 
 

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 def train_and_publish(as_of: date | None, models_dir: Path, horizon_days: int) -> dict[str, Any]:
     """Fit on the database and publish; returns the version and the backtest verdict."""
     from nurture.db.session import session_scope
-    from nurture.scoring.service import train_from_database
+    from nurture.scoring import train_from_database
 
     with session_scope() as session:
         published, card = train_from_database(

@@ -1,7 +1,8 @@
 """Dormant re-engagement: customers silent for months are brought back, best first.
 
 A campaign with a ``dormant:`` block (see ``examples/campaigns/dormant.yaml``) enrols leads
-with no purchase and no reply for ``days`` days (``customers_only``: who bought at least
+dormant for ``days`` days (:mod:`nurture.scoring.dormancy`: no purchase, click, reply or
+recorded activity since, whatever the import date; ``customers_only``: who bought at least
 once). They are ranked by predicted lifetime value from ``lead_scores`` (the latest score
 per lead) when present, else by a recency-frequency-monetary heuristic, and taken in that
 order *within each owner's capacity*: the owner's ``weekly_capacity`` (or the rule's
@@ -25,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from nurture.cadence.campaigns import CampaignSpec, text_for
 from nurture.cadence.planner import rowcount
-from nurture.db.cadence import Campaign, Engagement, Enrollment, Purchase, Task
+from nurture.db.cadence import Campaign, Enrollment, Purchase, Task
 from nurture.db.leads import Lead
 from nurture.db.scoring import LeadScore
 from nurture.db.sql import dialect_insert
 from nurture.db.team import Manager
+from nurture.scoring import dormant_at
 
 DEFAULT_LETTER = {
     "ru": (
@@ -90,16 +92,6 @@ def candidates(
 ) -> list[Candidate]:
     assert spec.dormant is not None
     since = now - timedelta(days=spec.dormant.days)
-    purchased_recently = exists(
-        select(Purchase.id).where(Purchase.lead_id == Lead.id, Purchase.purchased_at >= since)
-    )
-    replied_recently = exists(
-        select(Engagement.id).where(
-            Engagement.lead_id == Lead.id,
-            Engagement.kind == "reply",
-            Engagement.occurred_at >= since,
-        )
-    )
     enrolled_recently = exists(
         select(Enrollment.id).where(
             Enrollment.lead_id == Lead.id,
@@ -133,10 +125,7 @@ def candidates(
             Lead.status.in_(["open", "converted"]),
             Lead.do_not_contact.is_(False),
             Lead.unsubscribed_at.is_(None),
-            Lead.created_at < since,
-            or_(Lead.last_activity_at.is_(None), Lead.last_activity_at < since),
-            not_(purchased_recently),
-            not_(replied_recently),
+            dormant_at(since),
             not_(enrolled_recently),
         )
     )

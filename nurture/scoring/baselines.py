@@ -23,7 +23,8 @@ from nurture.scoring.model import fit_probabilistic, probabilistic_features, rep
 def _quintile(values: pd.Series) -> np.ndarray:
     """1..5 by value rank (ties share the average rank, so equal values share a quintile)."""
     pct = values.rank(method="average", pct=True).to_numpy()
-    return np.ceil(pct * 5).clip(1, 5)
+    quintile: np.ndarray = np.ceil(pct * 5).clip(1, 5)
+    return quintile
 
 
 def rfm_quintile_score(features: pd.DataFrame) -> np.ndarray:
@@ -31,12 +32,14 @@ def rfm_quintile_score(features: pd.DataFrame) -> np.ndarray:
     r = _quintile(-features["recency_days"])
     f = _quintile(features["frequency"])
     m = _quintile(features["amount_total"])
-    return r + f + m
+    score: np.ndarray = r + f + m
+    return score
 
 
 def recency_score(features: pd.DataFrame) -> np.ndarray:
     """Minus days since the last purchase."""
-    return -features["recency_days"].to_numpy(dtype=float)
+    score: np.ndarray = -features["recency_days"].to_numpy(dtype=float)
+    return score
 
 
 def bgnbd_gamma_gamma(features: pd.DataFrame, horizon_days: int) -> MethodScores:

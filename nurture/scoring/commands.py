@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -10,22 +11,43 @@ import typer
 
 from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
 from nurture.errors import InputError
+from nurture.text import count
 
 score_app = typer.Typer(
-    help="Lead value: rank dormant leads by predicted value; train, evaluate, publish models.",
+    help="Lead value: rank dormant leads by the money they are expected to spend.\n\n"
+    "`score leads` then `score rank` on a database; `score train` publishes a model trained"
+    " on it. `score evaluate` and `score predict` work on a transactions file.",
     no_args_is_help=True,
 )
 
 AsOfOption = typer.Option(
-    None, "--as-of", help="Use data up to this date (YYYY-MM-DD); default: today (UTC)."
+    None,
+    "--as-of",
+    metavar="DATE",
+    help="Use data up to this date (YYYY-MM-DD); default: today (UTC).",
 )
 TransactionsOption = typer.Option(
     ...,
     "--transactions",
-    help="CSV with columns customer_id,date,amount and optionally quantity.",
+    metavar="FILE",
+    help="CSV with the columns customer_id, date, amount and, optionally, quantity.",
     dir_okay=False,
 )
-HorizonOption = typer.Option(182, "--horizon-days", min=1, help="Days of future value.")
+FileAsOfOption = typer.Option(
+    ...,
+    "--as-of",
+    metavar="DATE",
+    help="Fit on the rows up to this date (YYYY-MM-DD); later rows are never read.",
+)
+HorizonOption = typer.Option(
+    182, "--horizon-days", metavar="DAYS", min=1, help="Days of future value to predict."
+)
+CurrencyOption = typer.Option(
+    None,
+    "--currency",
+    metavar="CODE",
+    help="The money of the amounts (e.g. RUB, USD), recorded in the model card.",
+)
 
 
 def _date(value: str | None, option: str = "--as-of") -> date | None:
@@ -82,18 +104,27 @@ def _print_report(report: dict[str, Any]) -> None:
         typer.echo(f"note: {note}")
 
 
-@score_app.command("predict")
+@score_app.command(
+    "predict",
+    help=(
+        "Predict each customer's value from a transactions file."
+        "\n\n"
+        "Fits on the rows up to --as-of and writes one row per customer seen by then: "
+        "customer_id, predicted_value (money over --horizon-days) and p_purchase (the "
+        "probability of buying anything in that time)."
+    ),
+)
 def predict_command(
     transactions: Path = TransactionsOption,
-    as_of: str = typer.Option(..., "--as-of", help="Fit on rows up to this date only."),
+    as_of: str = FileAsOfOption,
     horizon_days: int = HorizonOption,
-    out: Path = typer.Option(..., "--out", help="Where to write the predictions CSV."),
+    out: Path = typer.Option(
+        ..., "--out", metavar="FILE", help="Where to write the predictions (CSV)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Fit on the file's rows up to --as-of and write customer_id,predicted_value,p_purchase
-    for every customer seen up to that date."""
-    from nurture.scoring.data import read_transactions_csv
-    from nurture.scoring.model import LeadValueModel
+    """Predict each customer's value from a transactions file."""
+    from nurture.scoring import LeadValueModel, read_transactions_csv
 
     when = _date(as_of)
     tx = read_transactions_csv(transactions)
@@ -122,22 +153,32 @@ def predict_command(
         )
 
 
-@score_app.command("evaluate")
+@score_app.command(
+    "evaluate",
+    help=(
+        "Test the model out of time against baselines on a transactions file."
+        "\n\n"
+        "Fits as `score predict` does, then compares with RFM quintiles, recency alone "
+        "and BG/NBD x Gamma-Gamma fitted in the same run: every metric with a bootstrap "
+        "interval."
+    ),
+)
 def evaluate_command(
     transactions: Path = TransactionsOption,
-    as_of: str = typer.Option(..., "--as-of", help="Fit on rows up to this date only."),
+    as_of: str = FileAsOfOption,
     horizon_days: int = HorizonOption,
-    n_boot: int = typer.Option(200, "--n-boot", min=10, help="Bootstrap resamples for CIs."),
+    n_boot: int = typer.Option(
+        200, "--n-boot", metavar="N", min=10, help="Bootstrap resamples for the intervals."
+    ),
     publish: bool = typer.Option(
         False, "--publish", help="Also publish the evaluated model into the models directory."
     ),
+    currency: str | None = CurrencyOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Fit as `predict` does, then compare with RFM quintile, recency-only and
-    BG/NBD x Gamma-Gamma baselines fitted in the same run (metrics with bootstrap CIs)."""
-    from nurture.scoring.data import read_transactions_csv, to_timestamp
-    from nurture.scoring.evaluation import evaluate
-    from nurture.scoring.service import evaluate_and_publish
+    """Test the model out of time against baselines on a transactions file."""
+    from nurture.scoring import evaluate, evaluate_and_publish, read_transactions_csv
+    from nurture.scoring.data import to_timestamp
 
     when = to_timestamp(str(_date(as_of)))
     tx = read_transactions_csv(transactions)
@@ -150,6 +191,7 @@ def evaluate_command(
                 source=transactions.name,
                 models_dir=_models_dir(),
                 n_boot=n_boot,
+                currency=currency,
             )
             report["published_version"] = published.version
         else:
@@ -165,39 +207,57 @@ def evaluate_command(
             typer.echo(f"published version {report['published_version']}")
 
 
-@score_app.command("cdnow-export")
+@score_app.command(
+    "cdnow-export",
+    help=(
+        "Write the CDNOW reference cohort as a transactions file."
+        "\n\n"
+        "CDNOW (US-dollar CD sales, 1997-1998) ships in the `lifetimes` package (eval "
+        "extra); the file has the columns customer_id, date, amount, quantity, for "
+        "`score evaluate`."
+    ),
+)
 def cdnow_export_command(
-    out: Path = typer.Option(..., "--out", help="Where to write the CDNOW transactions CSV."),
+    out: Path = typer.Option(
+        ..., "--out", metavar="FILE", help="Where to write the CDNOW transactions (CSV)."
+    ),
     customers: int | None = typer.Option(
-        None, "--customers", min=1, help="A reproducible random subsample of customers."
+        None, "--customers", metavar="N", min=1, help="A reproducible random subsample."
     ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Write the CDNOW reference cohort (shipped in the `lifetimes` package, eval extra) as
-    customer_id,date,amount,quantity, for `score evaluate`."""
-    from nurture.scoring.data import load_cdnow, write_transactions_csv
+    """Write the CDNOW reference cohort as a transactions file."""
+    from nurture.scoring import load_cdnow, write_transactions_csv
 
     tx = load_cdnow(customers)
     rows = write_transactions_csv(tx, out)
-    payload = {"out": str(out), "transactions": rows, "customers": int(tx.customer_id.nunique())}
+    people = int(tx.customer_id.nunique())
     if json_out:
-        print_json(payload)
+        print_json({"out": str(out), "transactions": rows, "customers": people})
     else:
-        typer.echo(f"wrote {rows:,} transactions of {payload['customers']:,} customers to {out}")
+        typer.echo(f"wrote {count(rows, 'transaction')} of {count(people, 'customer')} to {out}")
 
 
-@score_app.command("train")
+@score_app.command(
+    "train",
+    help=(
+        "Train on this database and publish a new model version."
+        "\n\n"
+        "Learns from the purchases, leads and engagement up to --as-of, writes "
+        "models/lead-value/<version>/ with its model card and makes it current."
+    ),
+)
 def train_command(
     as_of: str | None = AsOfOption,
     horizon_days: int = HorizonOption,
     n_boot: int = typer.Option(
-        100, "--n-boot", min=10, help="Bootstrap resamples of the backtest in the card."
+        100, "--n-boot", metavar="N", min=10, help="Bootstrap resamples of the backtest."
     ),
+    currency: str | None = CurrencyOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Train on the database's purchases, leads and engagement and publish a new version
-    (models/lead-value/<version>/, and `current` points at it)."""
-    from nurture.scoring.service import train_from_database
+    """Train on this database and publish a new model version."""
+    from nurture.scoring import train_from_database
 
     with cli_session() as session:
         published, card = train_from_database(
@@ -205,6 +265,8 @@ def train_command(
             models_dir=_models_dir(),
             as_of=_date(as_of),
             horizon_days=horizon_days,
+            n_boot=n_boot,
+            currency=currency,
         )
     payload = {
         "version": published.version,
@@ -226,16 +288,45 @@ def train_command(
             typer.echo(f"- {line}")
 
 
-@score_app.command("leads")
+class Method(StrEnum):
+    """``score leads --method``."""
+
+    auto = "auto"
+    model = "model"
+    local = "local"
+
+
+METHOD_HELP = (
+    "auto: the published model if it was trained on this database, else a method fitted"
+    " here; model: the published model anyway; local: a method fitted here."
+)
+
+
+@score_app.command(
+    "leads",
+    help=(
+        "Score every lead and store the scores (table lead_scores)."
+        "\n\n"
+        "Uses the current model when it was trained on this database; otherwise BG/NBD "
+        "x Gamma-Gamma or RFM fitted on this database's purchases, and says so."
+    ),
+)
 def score_leads_command(
     as_of: str | None = AsOfOption,
-    batch_size: int = typer.Option(50_000, "--batch-size", min=1, help="Leads per batch."),
-    version: str | None = typer.Option(None, "--version", help="Model version (default: current)."),
+    batch_size: int = typer.Option(
+        50_000, "--batch-size", metavar="N", min=1, help="Leads per batch."
+    ),
+    version: str | None = typer.Option(
+        None, "--version", metavar="VERSION", help="Model version (default: current)."
+    ),
+    method: Method = typer.Option(Method.auto, "--method", help=METHOD_HELP),
     json_out: bool = JsonOption,
 ) -> None:
-    """Score every lead with the current model and store the scores (table lead_scores)."""
-    from nurture.scoring.service import score_database
+    """Score every lead and store the scores (table lead_scores)."""
+    from nurture.scoring import score_database
+    from nurture.scoring.provenance import METHOD_NAMES
 
+    chosen = "model" if version is not None and method is Method.auto else method.value
     with cli_session() as session:
         result = score_database(
             session=session,
@@ -243,48 +334,80 @@ def score_leads_command(
             as_of=_date(as_of),
             batch_size=batch_size,
             version=version,
+            method=chosen,
         )
     if json_out:
         print_json(result)
-    else:
-        typer.echo(
-            f"scored {result['scored']:,} leads with lead-value {result['model_version']}"
-            f" (predicted total {result['predicted_total']:,.2f})"
-        )
+        return
+    used = (
+        f"lead-value {result['model_version']}"
+        if result["method"] == "model"
+        else f"{METHOD_NAMES[result['method']]} fitted on this database"
+    )
+    typer.echo(
+        f"scored {count(result['scored'], 'lead')} with {used}"
+        f" (predicted total {result['predicted_total']:,.2f})"
+    )
+    if result["note"]:
+        typer.echo(f"note: {result['note']}")
 
 
-@score_app.command("rank")
+@score_app.command(
+    "rank",
+    help=(
+        "Dormant leads, highest predicted value first."
+        "\n\n"
+        "Ranks the leads that can be re-engaged (open, customers, lost) and have been "
+        "silent for --dormant-days, whenever they were imported, by their latest score."
+    ),
+)
 def rank_command(
     dormant_days: int = typer.Option(
-        180, "--dormant-days", min=0, help="No activity, purchase, click or reply for this long."
+        180,
+        "--dormant-days",
+        metavar="DAYS",
+        min=0,
+        help="Silent this long: no purchase, click, reply or recorded activity.",
     ),
-    top: int = typer.Option(100, "--top", min=1, help="How many leads to list."),
+    top: int = typer.Option(100, "--top", metavar="N", min=1, help="How many leads to list."),
     now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Dormant leads, highest predicted value first (the latest score of each lead)."""
-    from nurture.scoring.store import rank_dormant
+    """Dormant leads, highest predicted value first."""
+    from nurture.scoring import describe_scores, rank_dormant, why_none_dormant
 
+    when = parse_now(now)
     with cli_session() as session:
-        rows = rank_dormant(session=session, dormant_days=dormant_days, top=top, now=parse_now(now))
+        rows = rank_dormant(session=session, dormant_days=dormant_days, top=top, now=when)
+        source = describe_scores(
+            session=session,
+            models_dir=_models_dir(),
+            versions={r["model_version"] for r in rows},
+        )
+        reason = (
+            None if rows else why_none_dormant(session=session, dormant_days=dormant_days, now=when)
+        )
     if json_out:
-        print_json({"dormant_days": dormant_days, "leads": rows})
+        print_json({"dormant_days": dormant_days, "leads": rows, **source, "reason": reason})
         return
-    if not rows:
-        typer.echo("no scored dormant leads (run `nurture score leads` first?)")
+    if reason:
+        typer.echo(f"no dormant leads to rank: {reason}")
         return
-    typer.echo(f"{'#':>4} {'lead':>8} {'value':>10} {'p(buy)':>7}  name / company")
+    if source["note"]:
+        typer.echo(f"note: {source['note']}")
+    typer.echo(f"{'#':>4} {'lead':>8} {'value':>14} {'p(buy)':>7} {'silent':>7}  name / company")
     for r in rows:
         who = " / ".join(str(x) for x in (r["name"] or r["email"], r["company"]) if x)
+        silent = "-" if r["silent_days"] is None else f"{r['silent_days']}d"
         typer.echo(
-            f"{r['rank']:>4} {r['lead_id']:>8} {r['predicted_value']:>10,.2f}"
-            f" {r['p_purchase']:>7.3f}  {who}"
+            f"{r['rank']:>4} {r['lead_id']:>8} {r['predicted_value']:>14,.2f}"
+            f" {r['p_purchase']:>7.3f} {silent:>7}  {who}"
         )
 
 
 @score_app.command("models")
 def models_command(json_out: bool = JsonOption) -> None:
-    """List published lead-value versions and the current one."""
+    """List the published model versions; * marks the current one."""
     from nurture.errors import NotFoundError
     from nurture.scoring import registry
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from nurture.errors import InputError
+from nurture.text import plural
 
 TRANSACTION_COLUMNS = ("customer_id", "date", "amount", "quantity")
 REQUIRED_COLUMNS = ("customer_id", "date", "amount")
@@ -26,6 +27,14 @@ REQUIRED_COLUMNS = ("customer_id", "date", "amount")
 #: The out-of-time reference test of the issue: features to this date, value over 26 weeks.
 CDNOW_AS_OF = pd.Timestamp("1997-12-30")
 CDNOW_HORIZON_DAYS = 182
+CDNOW_CURRENCY = "USD"
+#: What the CDNOW data are, for model cards.
+CDNOW_DESCRIPTION = (
+    "CDNOW: every purchase of the 23,570 customers who first bought CDs from the US online"
+    " store CDNOW in the first quarter of 1997, up to June 1998, in US dollars of the time"
+    " (Fader and Hardie's cohort, shipped in the `lifetimes` package). Consumer music"
+    " sales: small, frequent orders, unlike most B2B leads."
+)
 
 
 def empty_transactions() -> pd.DataFrame:
@@ -137,7 +146,8 @@ def read_transactions_csv(path: Path) -> pd.DataFrame:
             missing = [c for c in REQUIRED_COLUMNS if c not in columns]
             if missing:
                 raise InputError(
-                    f"missing column(s) {', '.join(missing)}; expected customer_id,date,amount"
+                    f"missing {plural(len(missing), 'column')} {', '.join(missing)}; expected "
+                    "customer_id,date,amount"
                     " and optionally quantity",
                     file=name,
                     row=1,

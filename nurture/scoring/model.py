@@ -11,7 +11,7 @@ for "buys anything". BG/NBD and Gamma-Gamma, fitted in the same run on the same 
 are features (expected purchases, probability alive, expected spend).
 
 The money total is then calibrated: a model trained on an earlier cut carries the buying
-rate of an earlier, younger population into the future (on CDNOW, +30% to +50%). With
+rate of an earlier, younger population into the future, and over-forecasts. With
 ``calibration="probabilistic"`` (the default) the predictions are scaled so that the
 buyers' total equals the BG/NBD x Gamma-Gamma total at ``as_of``, a model whose dropout
 process ages the cohort; the trees keep deciding who gets how much of it.
@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy.special import expit
-from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from nurture.errors import ModelError
@@ -51,6 +50,14 @@ from nurture.scoring.probabilistic import (
     fit_gamma_gamma,
     gamma_gamma_spend,
 )
+
+if TYPE_CHECKING:
+    # scikit-learn ships no type information: what the model uses of its base class.
+    class BaseEstimator:
+        def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+        def set_params(self, **params: Any) -> BaseEstimator: ...
+else:
+    from sklearn.base import BaseEstimator
 
 PROBABILISTIC_FEATURES: tuple[str, ...] = ("bg_expected", "bg_alive", "gg_spend", "bg_value")
 CALIBRATIONS = ("probabilistic", "rolling", "none")

@@ -99,7 +99,8 @@ def bgnbd_expected(
             r + x
         )
         out = first * second / denom
-    return np.nan_to_num(np.clip(out, 0.0, None), nan=0.0, posinf=0.0)
+    expected: FloatArray = np.nan_to_num(np.clip(out, 0.0, None), nan=0.0, posinf=0.0)
+    return expected
 
 
 def bgnbd_alive(

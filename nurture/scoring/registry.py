@@ -6,8 +6,9 @@ Each version directory holds
   :mod:`skops.io` (never pickle: loading a pickle can run arbitrary code). Loading accepts
   only the types in :data:`TRUSTED_TYPES` beyond what skops trusts by default; a file that
   needs anything else is refused with :class:`~nurture.errors.ModelError`;
-* ``card.json`` and ``README.md``: the model card (training data hash, features,
-  parameters, metrics against baselines, library versions).
+* ``card.json`` and ``README.md``: the model card (:mod:`nurture.scoring.card`: intended
+  use, limitations, currency, training data, features, parameters, metrics against
+  baselines, library versions).
 
 ``models/lead-value/current`` is a one-line text file naming the version in use. A version
 is written into a temporary directory and renamed into place, and ``current`` is replaced
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from nurture.errors import ModelError, NotFoundError
+from nurture.scoring.card import complete, render_card
 from nurture.scoring.model import LeadValueModel
 
 MODEL_NAME = "lead-value"
@@ -126,20 +128,22 @@ def publish(
     target = root / name
     if target.exists():
         raise ModelError(f"version {name} already exists in {root}")
-    full_card = {
-        "model": MODEL_NAME,
-        "version": name,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "estimator": "nurture.scoring.model.LeadValueModel",
-        "parameters": model.get_params(),
-        "features": list(getattr(model, "feature_names_", [])),
-        "training": getattr(model, "training_summary_", {}),
-        "bgnbd": getattr(model, "bgnbd_", {}),
-        "gamma_gamma": getattr(model, "gamma_gamma_", {}),
-        "libraries": library_versions(),
-        "artifact": {"file": ARTIFACT, "format": "skops", "trusted_types": list(TRUSTED_TYPES)},
-        **card,
-    }
+    full_card = complete(
+        {
+            "model": MODEL_NAME,
+            "version": name,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "estimator": "nurture.scoring.model.LeadValueModel",
+            "parameters": model.get_params(),
+            "features": list(getattr(model, "feature_names_", [])),
+            "training": getattr(model, "training_summary_", {}),
+            "bgnbd": getattr(model, "bgnbd_", {}),
+            "gamma_gamma": getattr(model, "gamma_gamma_", {}),
+            "libraries": library_versions(),
+            "artifact": {"file": ARTIFACT, "format": "skops", "trusted_types": list(TRUSTED_TYPES)},
+            **card,
+        }
+    )
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     tmp.chmod(0o755)  # mkdtemp makes it private; a published version is readable by workers
     try:
@@ -184,13 +188,23 @@ def current_version(models_dir: Path) -> str:
     return name
 
 
-def load(models_dir: Path, name: str | None = None) -> tuple[LeadValueModel, Published]:
-    """Load a version (default: ``current``) after checking its trusted types."""
+def read_card(models_dir: Path, name: str | None = None) -> Published:
+    """A version's card (default: ``current``) without loading its artifact."""
     name = name or current_version(models_dir)
+    if not _VERSION_RE.match(name) or name == CURRENT:
+        raise NotFoundError(f"no version {name!r} in {model_root(models_dir)}")
     path = model_root(models_dir) / name
+    if not (path / ARTIFACT).is_file():
+        raise NotFoundError(f"no version {name!r} in {model_root(models_dir)}")
     card_path = path / CARD_JSON
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
-    return load_artifact(path / ARTIFACT), Published(version=name, path=path, card=card)
+    return Published(version=name, path=path, card=card)
+
+
+def load(models_dir: Path, name: str | None = None) -> tuple[LeadValueModel, Published]:
+    """Load a version (default: ``current``) after checking its trusted types."""
+    published = read_card(models_dir, name)
+    return load_artifact(published.path / ARTIFACT), published
 
 
 def list_versions(models_dir: Path) -> list[str]:
@@ -198,94 +212,3 @@ def list_versions(models_dir: Path) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / ARTIFACT).is_file())
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, dict) and "value" in value:
-        v, lo, hi = value.get("value"), value.get("low"), value.get("high")
-        if v is None:
-            return "n/a"
-        return f"{v:.4f} [{lo:.4f}, {hi:.4f}]" if lo is not None and hi is not None else f"{v:.4f}"
-    return str(value)
-
-
-def render_card(card: dict[str, Any]) -> str:
-    """The human model card (Markdown) from the JSON card."""
-    lines = [
-        f"# Model card: {card.get('model')} {card.get('version')}",
-        "",
-        "Predicts, for each lead or customer as of a date, the purchase value over the next"
-        f" {card.get('parameters', {}).get('horizon_days')} days and the probability of any"
-        " purchase. Estimator: `nurture.scoring.model.LeadValueModel` (Poisson gradient"
-        " boosting + buys-anything classifier, BG/NBD and Gamma-Gamma features, money total"
-        " calibrated). Saved with skops (trusted types listed below), never pickle.",
-        "",
-        "## Training data",
-        "",
-        f"- source: {card.get('data', {}).get('source', 'n/a')}",
-        f"- data hash (sha256): `{card.get('data', {}).get('sha256', 'n/a')}`",
-        f"- transactions: {card.get('data', {}).get('transactions', 'n/a')},"
-        f" customers: {card.get('data', {}).get('customers', 'n/a')}",
-    ]
-    for key, val in card.get("training", {}).items():
-        lines.append(f"- {key}: {val}")
-    lines += ["", "## Parameters", ""]
-    lines += [f"- {k}: {v}" for k, v in card.get("parameters", {}).items()]
-    lines += ["", "## Features", "", ", ".join(f"`{f}`" for f in card.get("features", []))]
-    evaluation = card.get("evaluation")
-    if evaluation:
-        lines += [
-            "",
-            "## Metrics against baselines",
-            "",
-            f"{evaluation.get('description', '')}",
-            "",
-            f"Customers: {evaluation.get('customers')}, bootstrap resamples:"
-            f" {evaluation.get('n_boot')}, intervals at {evaluation.get('level')}.",
-            "",
-            "| method | normalised Gini | top-10% capture | Spearman | AUC buys again |"
-            " total error |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name, metrics in evaluation.get("methods", {}).items():
-            lines.append(
-                f"| {name} | "
-                + " | ".join(
-                    _fmt(metrics.get(m, "n/a"))
-                    for m in (
-                        "normalized_gini",
-                        "top10_capture",
-                        "spearman",
-                        "buys_again_auc",
-                        "total_error",
-                    )
-                )
-                + " |"
-            )
-        versus = evaluation.get("versus", {})
-        if versus:
-            lines += [
-                "",
-                "Paired differences, model minus baseline (same bootstrap resamples):",
-                "",
-                "| baseline | Gini diff | top-10% diff | Spearman diff | AUC diff |",
-                "|---|---|---|---|---|",
-            ]
-            for name, diffs in versus.items():
-                lines.append(
-                    f"| {name} | "
-                    + " | ".join(
-                        _fmt(diffs.get(m, "n/a"))
-                        for m in ("normalized_gini", "top10_capture", "spearman", "buys_again_auc")
-                    )
-                    + " |"
-                )
-        for verdict in evaluation.get("verdict", []):
-            lines.append(f"\n- {verdict}")
-    lines += ["", "## Libraries", ""]
-    lines += [f"- {k}: {v}" for k, v in card.get("libraries", {}).items()]
-    lines += ["", "## Artifact", "", f"- file: {card.get('artifact', {}).get('file')}"]
-    lines += [f"- trusted type: `{t}`" for t in card.get("artifact", {}).get("trusted_types", [])]
-    for note in card.get("notes", []):
-        lines.append(f"\nNote: {note}")
-    return "\n".join(lines) + "\n"

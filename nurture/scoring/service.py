@@ -1,4 +1,9 @@
-"""What the CLI, the flows and the notebooks share: train and publish, score, evaluate."""
+"""What the CLI, the flows and the notebooks share: train and publish, score, evaluate.
+
+Scoring a database uses the published model only when it was trained on that database
+(:mod:`nurture.scoring.provenance`); otherwise a method fitted on the database's own
+purchases (:mod:`nurture.scoring.local`), and the result says so.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,20 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from nurture.errors import InputError, ModelError
+from nurture.errors import InputError, ModelError, NotFoundError
 from nurture.scoring import registry
+from nurture.scoring.card import DATABASE_SOURCE
 from nurture.scoring.data import CDNOW_AS_OF, CDNOW_HORIZON_DAYS, data_hash, to_timestamp
 from nurture.scoring.evaluation import evaluate
+from nurture.scoring.local import fit_local, is_local_version
 from nurture.scoring.model import LeadValueModel
-from nurture.scoring.store import load_lead_data, load_transactions, score_leads
+from nurture.scoring.provenance import FINGERPRINT_SIZE, ScoringPlan, plan, same_database
+from nurture.scoring.store import (
+    database_fingerprint,
+    load_lead_data,
+    load_transactions,
+    score_leads,
+)
 
 
 def data_summary(tx: pd.DataFrame, source: str) -> dict[str, Any]:
@@ -63,11 +76,14 @@ def evaluate_and_publish(
     n_boot: int = 200,
     make_current: bool = True,
     model: LeadValueModel | None = None,
+    currency: str | None = None,
+    description: str | None = None,
 ) -> tuple[registry.Published, dict[str, Any]]:
-    """Out-of-time evaluation, then publish the evaluated model with its card."""
+    """Out-of-time evaluation, then publish the evaluated model with its card
+    (``currency`` and ``description``: the money of the amounts and what the data are)."""
     fitted, report = evaluate(tx, as_of, horizon_days, n_boot=n_boot, model=model)
     history = tx[tx["date"] <= as_of]
-    card = {
+    card: dict[str, Any] = {
         "data": data_summary(history, source),
         "evaluation": evaluation_card(
             report,
@@ -75,6 +91,10 @@ def evaluate_and_publish(
             f" next {horizon_days} days for every customer seen up to then.",
         ),
     }
+    if currency:
+        card["currency"] = currency
+    if description:
+        card["data"]["description"] = description
     published = registry.publish(fitted, card, models_dir, make_current=make_current)
     return published, report
 
@@ -87,10 +107,12 @@ def train_from_database(
     horizon_days: int = 182,
     n_boot: int = 100,
     make_current: bool = True,
+    currency: str | None = None,
 ) -> tuple[registry.Published, dict[str, Any]]:
     """Fit on the database's purchases, leads and engagement up to ``as_of`` (default:
     today) and publish a new version. When the history is long enough, the card also holds
-    an out-of-time backtest one horizon earlier (purchase history only)."""
+    an out-of-time backtest one horizon earlier (purchase history only). The card keeps
+    the database's fingerprint, so scoring knows the model was trained here."""
     as_of_ts = to_timestamp(as_of or datetime.now(UTC).date())
     tx = load_transactions(session=session)
     tx = tx[tx["date"] <= as_of_ts]
@@ -98,7 +120,12 @@ def train_from_database(
         raise ModelError("no purchases in the database: nothing to learn lead value from")
     leads = load_lead_data(session=session)
     model = LeadValueModel(horizon_days=horizon_days).fit(tx, as_of_ts, leads)
-    card: dict[str, Any] = {"data": data_summary(tx, "database purchases and leads")}
+    card: dict[str, Any] = {"data": data_summary(tx, DATABASE_SOURCE)}
+    card["data"]["database_fingerprint"] = database_fingerprint(
+        session=session, size=FINGERPRINT_SIZE
+    )
+    if currency:
+        card["currency"] = currency
     notes = []
     backtest_at = as_of_ts - pd.Timedelta(days=horizon_days)
     try:
@@ -115,6 +142,26 @@ def train_from_database(
     return published, card
 
 
+def plan_scoring(
+    *, session: Session, models_dir: Path, version: str | None = None, method: str = "auto"
+) -> ScoringPlan:
+    """Whether to score with the published model (``version``, default current) or with a
+    method fitted on this database; a missing model is an error only when asked for."""
+    try:
+        published: registry.Published | None = registry.read_card(models_dir, version)
+    except NotFoundError:
+        if version is not None or method == "model":
+            raise
+        published = None
+    prints = database_fingerprint(session=session, size=2 * FINGERPRINT_SIZE) if published else []
+    return plan(
+        published.card if published else None,
+        published.version if published else None,
+        prints,
+        method,
+    )
+
+
 def score_database(
     *,
     session: Session,
@@ -122,13 +169,79 @@ def score_database(
     as_of: date | None = None,
     batch_size: int = 50_000,
     version: str | None = None,
+    method: str = "auto",
 ) -> dict[str, Any]:
-    """Score every lead with the current (or the given) version and store the scores."""
-    model, published = registry.load(models_dir, version)
-    return score_leads(
-        session=session,
-        model=model,
-        model_version=published.version,
-        as_of=as_of,
-        batch_size=batch_size,
-    )
+    """Score every lead and store the scores: with the published model (current, or
+    ``version``) when it was trained on this database or ``method="model"`` asks for it,
+    else with a method fitted here. The result says which (``method``, ``note``)."""
+    choice = plan_scoring(session=session, models_dir=models_dir, version=version, method=method)
+    if choice.use_model:
+        model, published = registry.load(models_dir, choice.version)
+        result = score_leads(
+            session=session,
+            model=model,
+            model_version=published.version,
+            as_of=as_of,
+            batch_size=batch_size,
+        )
+        used = "model"
+    else:
+        horizon = 182
+        if choice.version is not None:
+            card = registry.read_card(models_dir, choice.version).card
+            horizon = int(card.get("parameters", {}).get("horizon_days") or horizon)
+        when = as_of or datetime.now(UTC).date()
+        tx = load_transactions(session=session, batch_size=batch_size)
+        scorer = fit_local(tx, when, horizon_days=horizon)
+        result = score_leads(
+            session=session,
+            model=scorer,
+            model_version=scorer.version,
+            as_of=when,
+            batch_size=batch_size,
+            transactions=tx,
+        )
+        used = scorer.method
+    return {**result, "method": used, **choice.as_dict(), "note": choice.note(used)}
+
+
+def describe_scores(*, session: Session, models_dir: Path, versions: set[str]) -> dict[str, Any]:
+    """Where ranked scores come from (``versions``: their ``model_version`` values), for
+    ``score rank``: ``method`` (``model``, ``probabilistic``, ``rfm`` or ``mixed``),
+    ``model_trained_here`` and a one-line ``note`` (None when every score comes from a model
+    trained on this database, or there is none)."""
+    local = sorted(v.split(":", 1)[1] for v in versions if is_local_version(v))
+    published = sorted(v for v in versions if not is_local_version(v))
+    prints = database_fingerprint(session=session, size=2 * FINGERPRINT_SIZE)
+    elsewhere = []
+    for name in published:
+        try:
+            card = registry.read_card(models_dir, name).card
+        except NotFoundError:
+            card = {}
+        if not same_database(card.get("data", {}).get("database_fingerprint") or [], prints):
+            elsewhere.append(name)
+    methods = (["model"] if published else []) + local
+    note = None
+    if elsewhere:
+        note = (
+            f"values from lead-value {', '.join(elsewhere)}, not trained on this database:"
+            " run `nurture score leads` to score with a method fitted here"
+        )
+    elif local:
+        try:
+            choice = plan_scoring(session=session, models_dir=models_dir)
+            note = choice.note(local[0])
+            if choice.use_model:
+                note = (
+                    f"values from a method fitted on this database; lead-value {choice.version}"
+                    " was trained here since: run `nurture score leads` to use it"
+                )
+        except (NotFoundError, ModelError):
+            note = None
+    return {
+        "method": None if not methods else methods[0] if len(methods) == 1 else "mixed",
+        "model_versions": sorted(versions),
+        "model_trained_here": bool(published) and not elsewhere and not local,
+        "note": note,
+    }

@@ -1,18 +1,19 @@
-"""The database edge of scoring: read purchases, leads and engagement in batches, write
-``lead_scores`` in bulk (upsert), and rank dormant leads by their latest score.
+"""The database edge of scoring: read purchases, leads and engagement in batches, and write
+``lead_scores`` in bulk (upsert).
 
 Query functions take ``session`` as a keyword and never commit.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from nurture.db.cadence import Engagement, Enrollment, Purchase, Touch
@@ -21,9 +22,7 @@ from nurture.db.scoring import LeadScore
 from nurture.db.sql import dialect_insert
 from nurture.scoring.data import empty_transactions, normalise_transactions
 from nurture.scoring.features import LEAD_CATEGORICAL, LEAD_NUMERIC
-from nurture.scoring.model import LeadData, LeadValueModel
-
-ACTIVE_ENGAGEMENT = ("click", "reply")
+from nurture.scoring.model import DateLike, LeadData
 
 
 def _naive_utc(series: pd.Series) -> pd.Series:
@@ -177,17 +176,32 @@ def write_scores(
     return written
 
 
+class Scorer(Protocol):
+    """What scores leads: a published :class:`LeadValueModel` or a
+    :class:`~nurture.scoring.local.LocalScorer` fitted on this database."""
+
+    feature_names_: list[str]
+
+    def features(
+        self, transactions: pd.DataFrame, as_of: DateLike, leads: LeadData | None = None
+    ) -> pd.DataFrame: ...
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+
+
 def score_leads(
     *,
     session: Session,
-    model: LeadValueModel,
+    model: Scorer,
     model_version: str,
     as_of: date | None = None,
     batch_size: int = 50_000,
+    transactions: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Score every (unmerged) lead with ``model`` and store the scores in batches."""
+    """Score every (unmerged) lead with ``model`` and store the scores in batches
+    (``transactions``: the purchases when the caller has read them already)."""
     as_of = as_of or datetime.now(UTC).date()
-    tx = load_transactions(session=session, batch_size=batch_size)
+    tx = transactions if transactions is not None else load_transactions(session=session)
     lead_data = load_lead_data(session=session, batch_size=batch_size)
     lead_inputs = set(LEAD_NUMERIC) | set(LEAD_CATEGORICAL)
     use_leads = lead_data if lead_inputs & set(model.feature_names_) else None
@@ -235,81 +249,21 @@ def latest_scores_subquery() -> Any:
     return select(ranked).where(ranked.c.rn == 1).subquery()
 
 
-def rank_dormant(
-    *,
-    session: Session,
-    dormant_days: int = 180,
-    top: int = 100,
-    now: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Dormant leads, highest predicted value first.
+def database_fingerprint(*, session: Session, size: int = 64) -> list[str]:
+    """Short hashes of the first ``size`` purchases (by id) of this database.
 
-    Dormant: open or lost (not converted, not closed), contactable (not do-not-contact,
-    not unsubscribed, not merged), created and last active more than ``dormant_days`` ago,
-    with no purchase, click or reply since then.
-    """
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    cutoff = now - timedelta(days=dormant_days)
-    latest = latest_scores_subquery()
-    recent_purchase = exists().where(Purchase.lead_id == Lead.id, Purchase.purchased_at > cutoff)
-    recent_engagement = exists().where(
-        Engagement.lead_id == Lead.id,
-        Engagement.kind.in_(ACTIVE_ENGAGEMENT),
-        Engagement.occurred_at > cutoff,
+    Purchases are only ever added, so the first ones identify the database for good: a
+    model card that keeps them can tell whether it was trained here (see
+    :func:`nurture.scoring.provenance.same_database`)."""
+    rows = session.execute(
+        select(Purchase.source_key, Purchase.purchased_at, Purchase.amount)
+        .order_by(Purchase.id)
+        .limit(size)
     )
-    last_purchase = (
-        select(func.max(Purchase.purchased_at))
-        .where(Purchase.lead_id == Lead.id)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(
-            Lead.id,
-            Lead.email,
-            Lead.first_name,
-            Lead.last_name,
-            Lead.company,
-            Lead.segment,
-            Lead.owner_id,
-            Lead.last_activity_at,
-            last_purchase.label("last_purchase_at"),
-            latest.c.predicted_value,
-            latest.c.p_purchase,
-            latest.c.model_version,
-            latest.c.scored_at,
-        )
-        .join(latest, latest.c.lead_id == Lead.id)
-        .where(
-            Lead.merged_into_id.is_(None),
-            Lead.do_not_contact.is_(False),
-            Lead.unsubscribed_at.is_(None),
-            Lead.status.in_(("open", "lost")),
-            Lead.created_at <= cutoff,
-            or_(Lead.last_activity_at.is_(None), Lead.last_activity_at <= cutoff),
-            and_(~recent_purchase, ~recent_engagement),
-        )
-        .order_by(latest.c.predicted_value.desc(), Lead.id)
-        .limit(top)
-    )
-    out = []
-    for rank, row in enumerate(session.execute(stmt), start=1):
-        name = " ".join(p for p in (row.first_name, row.last_name) if p) or None
-        out.append(
-            {
-                "rank": rank,
-                "lead_id": row.id,
-                "name": name,
-                "email": row.email,
-                "company": row.company,
-                "segment": row.segment,
-                "owner_id": row.owner_id,
-                "last_activity_at": row.last_activity_at,
-                "last_purchase_at": row.last_purchase_at,
-                "predicted_value": round(float(row.predicted_value), 2),
-                "p_purchase": round(float(row.p_purchase), 4),
-                "model_version": row.model_version,
-                "scored_at": row.scored_at,
-            }
-        )
-    return out
+    return [purchase_print(key, when, amount) for key, when, amount in rows]
+
+
+def purchase_print(source_key: str, purchased_at: datetime, amount: float) -> str:
+    """12 hex digits standing for one purchase (no personal data kept)."""
+    text = f"{source_key}|{purchased_at.date().isoformat()}|{float(amount):.2f}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

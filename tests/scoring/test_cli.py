@@ -48,6 +48,7 @@ def test_predict_writes_every_customer_seen_up_to_as_of(
     assert pred["predicted_value"].sum() == pytest.approx(summary["predicted_total"], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_evaluate_json_has_model_and_baselines(synthetic_csv: Path) -> None:
     result = runner.invoke(
         app,
@@ -73,6 +74,7 @@ def test_evaluate_json_has_model_and_baselines(synthetic_csv: Path) -> None:
     assert len(report["deciles"]["model"]) == 10
 
 
+@pytest.mark.slow
 def test_evaluate_human_output_and_publish(synthetic_csv: Path, models_dir: Path) -> None:
     result = runner.invoke(
         app,
@@ -109,7 +111,7 @@ def test_evaluate_human_output_and_publish(synthetic_csv: Path, models_dir: Path
             'row 3, column "date"',
         ),
         ([["customer_id", "date", "amount"], ["a", "2023-01-01", "ten"]], 'row 2, column "amount"'),
-        ([["customer_id", "day", "amount"], ["a", "2023-01-01", "10"]], "missing column(s) date"),
+        ([["customer_id", "day", "amount"], ["a", "2023-01-01", "10"]], "missing column date"),
         (
             [["customer_id", "date", "amount"], ["", "2023-01-01", "10"]],
             'row 2, column "customer_id"',

@@ -11,6 +11,7 @@ import skops.io as sio
 
 from nurture.errors import ModelError, NotFoundError
 from nurture.scoring import registry
+from nurture.scoring.card import render_card
 from nurture.scoring.model import LeadValueModel
 
 from .conftest import AS_OF, HORIZON
@@ -44,8 +45,12 @@ def test_round_trip_predicts_the_same(
     assert card["features"] == fitted.feature_names_
     assert card["parameters"]["horizon_days"] == HORIZON
     assert card["libraries"]["scikit-learn"] and card["libraries"]["skops"]
-    assert "# Model card" in (published.path / "README.md").read_text()
+    readme = (published.path / "README.md").read_text()
     assert not list(published.path.glob("*.pkl"))
+    for section in ("Intended use", "Limitations", "Currency", "Training data"):
+        assert f"\n## {section}\n" in readme
+    assert card["currency"].startswith("not stated") and len(card["limitations"]) >= 3
+    assert "Nurture does not score a database with it" in card["intended_use"]
 
 
 def test_versions_and_current_pointer(fitted: LeadValueModel, tmp_path: Path) -> None:
@@ -87,3 +92,9 @@ def test_committed_model_loads_with_trusted_types() -> None:
     model, info = registry.load(root)
     assert info.card["evaluation"]["customers"] == 23570
     assert model.horizon_days == 182
+    # The card says what the model is for, where it fails, and in which money.
+    assert info.card["currency"] == "USD"
+    assert "CDNOW" in info.card["data"]["description"]
+    assert any("1,250,000" in item for item in info.card["limitations"])
+    readme = (info.path / "README.md").read_text(encoding="utf-8")
+    assert readme == render_card(info.card)  # the committed Markdown is the JSON's rendering

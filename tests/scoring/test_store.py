@@ -19,11 +19,11 @@ from nurture.db.scoring import LeadScore
 from nurture.db.session import make_engine, session_scope
 from nurture.scoring.data import synthetic_transactions
 from nurture.scoring.model import LeadValueModel
+from nurture.scoring.ranking import rank_dormant
 from nurture.scoring.store import (
     latest_scores_subquery,
     load_lead_data,
     load_transactions,
-    rank_dormant,
     score_leads,
     write_scores,
 )
@@ -169,18 +169,28 @@ def test_cli_train_score_rank(
     )
     assert trained.exit_code == 0, trained.output
     version = json.loads(trained.stdout)["version"]
-    assert (tmp_path / "models" / "lead-value" / version / "model.skops").is_file()
+    published = tmp_path / "models" / "lead-value" / version
+    assert (published / "model.skops").is_file()
+    card = json.loads((published / "card.json").read_text())
+    assert len(card["data"]["database_fingerprint"]) == 64
+    assert "Nurture scores with it only the database it was trained on" in card["intended_use"]
     scored = runner.invoke(
         app, ["score", "leads", "--as-of", "2023-12-31", "--batch-size", "100", "--json"]
     )
     assert scored.exit_code == 0, scored.output
-    assert json.loads(scored.stdout)["scored"] == 270
+    result = json.loads(scored.stdout)
+    assert result["scored"] == 270 and result["model_version"] == version
+    # Trained on this very database: the model scores, and nothing needs saying.
+    assert result["method"] == "model" and result["model_trained_here"] is True
+    assert result["note"] is None
     ranked = runner.invoke(
         app,
         ["score", "rank", "--top", "5", "--now", "2024-12-31", "--dormant-days", "300", "--json"],
     )
     assert ranked.exit_code == 0, ranked.output
-    leads = json.loads(ranked.stdout)["leads"]
+    payload = json.loads(ranked.stdout)
+    assert payload["method"] == "model" and payload["note"] is None
+    leads = payload["leads"]
     assert len(leads) == 5
     values = [r["predicted_value"] for r in leads]
     assert values == sorted(values, reverse=True)
