@@ -249,7 +249,7 @@ def main() -> None:
 
         get_settings.cache_clear()
         from nurture.db.session import make_engine, session_scope
-        from nurture.mail.sender import preview, send_due
+        from nurture.mail import preview, send_due
 
         # the raw loop's message: what the pipeline sends to lead 1 (same headers and size)
         engine = make_engine(url)

@@ -8,6 +8,7 @@ failures are not task failures: they are rescheduled in the outbox with backoff.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -37,18 +38,29 @@ def _temporary(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=_temporary,
     cache_policy=NO_CACHE,
 )
-def send_batch(limit: int | None) -> dict[str, Any]:
-    """Send up to ``limit`` due messages; returns the summary counts."""
-    from nurture.mail.sender import send_due
+def send_batch(limit: int | None, now: datetime | None = None) -> dict[str, Any]:
+    """Send up to ``limit`` due messages (as of ``now``: default the clock); returns the
+    summary counts."""
+    from nurture.mail import clock_from, send_due
 
-    return send_due(limit).as_dict()
+    if now is None:
+        return send_due(limit).as_dict()
+    return send_due(limit, now=clock_from(now)).as_dict()
 
 
 @flow(name="send-outbox", log_prints=True)
-def send_outbox(limit: int | None = None) -> dict[str, Any]:
-    """Send every due e-mail (or ``limit`` of them) and report the counts."""
-    summary = send_batch(limit)
+def send_outbox(limit: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Send every due e-mail (or ``limit`` of them) and report the counts.
+
+    Refuses to run in production with the default signing key (one clear error), and warns
+    loudly elsewhere. ``now`` pretends it is that time (tests, simulations)."""
+    from nurture.config import secret_key_warning
+
     logger = get_run_logger()
+    warning = secret_key_warning("nurture send")
+    if warning:
+        logger.warning(warning)
+    summary = send_batch(limit, now)
     logger.info(
         "sent %s, retry later %s, failed %s, suppressed %s, unknown %s",
         summary["sent"],

@@ -12,6 +12,8 @@ A campaign file (see ``examples/campaigns/``)::
       where: "country = 'RU'"        # ... and to this filter (nurture.cadence.filters)
     window: {start: "10:00", end: "18:00", days: [mon-fri], holidays: true}
     stop_on: [converted, purchased, replied, unsubscribed, bounced, owner_closed]
+    fallback: {after: 5}             # a call/reminder task overdue 5 business days: the
+                                     # lead gets <slug>/fallback ("we tried to reach you")
     steps:
       - {name: welcome, day: 0, channel: email}          # day N after enrolment
       - {name: call, after: 2, channel: call, deadline: hard,
@@ -165,6 +167,16 @@ class Dormant(_Strict):
     letter: Text | None = None
 
 
+class Fallback(_Strict):
+    """The e-mail a lead gets when a call or reminder task of this campaign is overdue by
+    ``after`` business days of its owner (the owner could not reach them): "we tried to reach
+    you, pick a time". Template ``<slug>/fallback`` unless named."""
+
+    after: int = Field(default=5, ge=1, le=60)
+    template: str | None = None
+    enabled: bool = True
+
+
 class CampaignSpec(_Strict):
     slug: str
     name: Text
@@ -174,6 +186,7 @@ class CampaignSpec(_Strict):
     window: WindowSpec = Field(default_factory=WindowSpec)
     stop_on: list[StopRule] = Field(default_factory=lambda: list(STOP_RULES))  # type: ignore[arg-type]
     dormant: Dormant | None = None
+    fallback: Fallback = Field(default_factory=Fallback)
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("slug")
@@ -208,6 +221,9 @@ class CampaignSpec(_Strict):
 
     def template_for(self, step: Step) -> str:
         return step.template or f"{self.slug}/{step.name}"
+
+    def fallback_template(self) -> str:
+        return self.fallback.template or f"{self.slug}/fallback"
 
 
 # ---- YAML with line numbers ------------------------------------------------------------

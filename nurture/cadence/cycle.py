@@ -2,9 +2,9 @@
 
 Order: route unassigned leads (when the routing capability is installed), sync touch
 statuses from the outbox and tasks, apply stop rules, enrol (events, dormant customers),
-plan due touches (queue e-mails, create owner tasks), fire escalations of missed hard
-deadlines, then measure coverage and repair gaps. Every step is idempotent, so two runs at
-the same ``now`` do nothing more than one.
+plan due touches (queue e-mails, create owner tasks), run the playbooks' escalations
+(escalation digests, daily digests, fallback e-mails), then measure coverage and repair
+gaps. Every step is idempotent, so two runs at the same ``now`` do nothing more than one.
 """
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ from sqlalchemy.orm import Session
 
 from nurture.cadence import coverage, dormant, planner
 from nurture.cadence.campaigns import load_specs
-from nurture.config import get_settings
 from nurture.db.cadence import Task
 from nurture.db.leads import Lead
-from nurture.db.sql import dialect_insert
-from nurture.db.team import Manager, Team
 
 CYCLE_LOCK_KEY = 0x4E55525455524501  # "NURTURE" + 1: one nurture cycle at a time
 
@@ -94,93 +91,15 @@ def assign_task_owners(session: Session) -> None:
 
 
 def fire_escalations(session: Session, *, now: datetime) -> tuple[int, int]:
-    """Open hard-deadline tasks past due go to the team's supervisor (or the fallback
-    team's): ``escalated_at``/``escalated_to`` are set and a ``system/escalation`` e-mail
-    is queued (dedupe key ``escalation.<task id>``). Returns (escalated, no supervisor)."""
-    settings = get_settings()
-    fallback = session.scalars(
-        select(Team.supervisor_email)
-        .where(Team.is_fallback.is_(True), Team.supervisor_email.is_not(None))
-        .order_by(Team.id)
-        .limit(1)
-    ).first()
-    rows = session.execute(
-        select(
-            Task.id,
-            Task.lead_id,
-            Task.manager_id,
-            Task.kind,
-            Task.title,
-            Task.due_at,
-            Manager.name,
-            Manager.email,
-            Team.supervisor_email,
-        )
-        .select_from(Task)
-        .outerjoin(Manager, Manager.id == Task.manager_id)
-        .outerjoin(Team, Team.id == Manager.team_id)
-        .where(
-            Task.status == "open",
-            Task.deadline == "hard",
-            Task.due_at < now,
-            Task.escalated_at.is_(None),
-        )
-        .order_by(Task.id)
-    ).all()
-    messages: list[dict[str, Any]] = []
-    done: dict[str, list[int]] = {}
-    missing = 0
-    for task_id, lead_id, manager_id, kind, title, due_at, m_name, m_email, sup in rows:
-        supervisor = sup or fallback
-        if not supervisor:
-            missing += 1
-            continue
-        key = f"escalation.{task_id}"
-        messages.append(
-            {
-                "dedupe_key": key,
-                "message_id": f"<{key}@{settings.message_id_domain}>",
-                "kind": "system",
-                "lead_id": lead_id,
-                "manager_id": manager_id,
-                "campaign_slug": None,
-                "step": "escalation",
-                "template": "system/escalation",
-                "to_addr": supervisor,
-                "context": {
-                    "task": {
-                        "id": task_id,
-                        "kind": kind,
-                        "title": title,
-                        "due_at": due_at.isoformat(),
-                    },
-                    "owner": {"name": m_name, "email": m_email} if m_email else None,
-                    "supervisor_email": supervisor,
-                },
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-        done.setdefault(supervisor, []).append(task_id)
-    from nurture.db.mail import OutboxMessage
+    """The playbooks capability's escalation run (``nurture.playbooks``): missed deadlines
+    escalate level by level, each level once, told in one digest per supervisor; stalled
+    deals reported; managers' daily digests and reminders; fallback e-mails to leads whose
+    call or reminder task is overdue past its campaign's grace (before coverage is measured
+    below). Returns (levels fired, levels waiting for someone to tell)."""
+    from nurture.playbooks import run_escalations
 
-    for i in range(0, len(messages), 1000):
-        session.execute(
-            dialect_insert(session, OutboxMessage)
-            .values(messages[i : i + 1000])
-            .on_conflict_do_nothing()
-        )
-    for supervisor, ids in done.items():
-        for i in range(0, len(ids), 1000):
-            session.execute(
-                update(Task)
-                .where(Task.id.in_(ids[i : i + 1000]), Task.escalated_at.is_(None))
-                .values(escalated_at=now, escalated_to=supervisor)
-                .execution_options(synchronize_session=False)
-            )
-    return len(messages), missing
+    done = run_escalations(session, now=now)
+    return done.escalated, done.without_recipient
 
 
 def serialise(session: Session) -> None:

@@ -37,9 +37,12 @@ from nurture.db.playbooks import (
 from nurture.db.scoring import LeadScore
 from nurture.db.session import get_engine, init_db, make_engine, session_scope
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
+from nurture.db.web import ApiKey, ApiRequest, LoginFailure, WebSession, WebUser
 
 __all__ = [
     "Absence",
+    "ApiKey",
+    "ApiRequest",
     "Approval",
     "Assignment",
     "Base",
@@ -56,6 +59,7 @@ __all__ = [
     "LeadMerge",
     "LeadScore",
     "LeadSource",
+    "LoginFailure",
     "Manager",
     "OutboundRequest",
     "OutboxMessage",
@@ -71,6 +75,8 @@ __all__ = [
     "Task",
     "Team",
     "Touch",
+    "WebSession",
+    "WebUser",
     "get_engine",
     "init_db",
     "make_engine",

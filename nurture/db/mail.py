@@ -67,3 +67,20 @@ class Suppression(Base):
     reason: Mapped[str] = mapped_column(String(50))  # unsubscribe|bounce|complaint|manual
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailServerState(Base):
+    """Whether a mail destination could be reached lately, kept across runs for
+    ``nurture outbox status``: ``server`` is ``host:port`` of an SMTP server, or
+    ``files:<directory>`` of the file outbox. A row exists once a send has failed to reach it;
+    ``unreachable_since`` is cleared by the first send that reaches it again."""
+
+    __tablename__ = "mail_server_state"
+
+    server: Mapped[str] = mapped_column(String(300), primary_key=True)
+    unreachable_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_failure_at: Mapped[datetime | None]
+    #: Failed connection attempts (or writes) since it was last reached.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    recovered_at: Mapped[datetime | None]

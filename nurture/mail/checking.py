@@ -34,8 +34,11 @@ class TemplateProblem:
 
 
 def sample_contexts(campaign: str, language: str) -> list[dict[str, Any]]:
-    """A complete and a sparse context, as the sender would build them."""
-    full = {
+    """A complete and a sparse context, as the sender would build them (every field of
+    :data:`~nurture.mail.claiming.CONTEXT_FIELDS`: sample values where known, else None)."""
+    from nurture.mail.claiming import CONTEXT_FIELDS
+
+    samples = {
         "id": 1,
         "email": "ivan.petrov@example.ru",
         "phone": "+79161234567",
@@ -54,6 +57,7 @@ def sample_contexts(campaign: str, language: str) -> list[dict[str, Any]]:
         "owner_id": 1,
         "extra": {},
     }
+    full = {name: None for name in CONTEXT_FIELDS} | samples
     sparse = {k: None for k in full} | {"id": 2, "email": "x@example.com", "full_name": ""}
     base = {
         "campaign": {"slug": campaign, "name": campaign.replace("-", " ").title()},

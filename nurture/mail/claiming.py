@@ -14,33 +14,19 @@ from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from nurture.db.cadence import Campaign
-from nurture.db.leads import Lead
+from nurture.db.leads import TEMPLATE_FIELDS, Lead
 from nurture.db.session import session_scope
 from nurture.db.team import Manager
 from nurture.mail import outbox
 from nurture.mail.jobs import Job
 from nurture.mail.suppression import LeadFlags, scopes_for
 
-__all__ = ["FLAG_FIELDS", "LEAD_FIELDS", "Claimer", "lead_context"]
+__all__ = ["CONTEXT_FIELDS", "FLAG_FIELDS", "Claimer", "lead_context"]
 
-LEAD_FIELDS = (
-    "id",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "middle_name",
-    "company",
-    "title",
-    "city",
-    "country",
-    "language",
-    "timezone",
-    "interest",
-    "segment",
-    "owner_id",
-    "extra",
-)
+#: What a template's ``lead`` holds (plus ``full_name``): the lead's template fields from
+#: :data:`nurture.db.leads.TEMPLATE_FIELDS`, its id, owner and extra data.
+CONTEXT_FIELDS: tuple[str, ...] = ("id", *TEMPLATE_FIELDS, "owner_id", "extra")
+#: What the send decision needs of a lead (:class:`~nurture.mail.blocking.LeadFlags`).
 FLAG_FIELDS = ("do_not_contact", "unsubscribed_at", "email_status")
 
 _LEADS: Table = Lead.__table__  # type: ignore[assignment]
@@ -48,9 +34,11 @@ _MANAGERS: Table = Manager.__table__  # type: ignore[assignment]
 _CAMPAIGNS: Table = Campaign.__table__  # type: ignore[assignment]
 #: Built once, ids bound at execution: table columns, not ORM attributes (plain rows without
 #: the ORM's loading machinery), and no per-call coercion of a thousand literals.
-_LEAD_QUERY = select(*(_LEADS.c[name] for name in (*LEAD_FIELDS, *FLAG_FIELDS))).where(
+_LEAD_QUERY = select(*(_LEADS.c[name] for name in (*CONTEXT_FIELDS, *FLAG_FIELDS))).where(
     _LEADS.c.id.in_(bindparam("ids", expanding=True))
 )
+#: Leads loaded per query (below every backend's bound-parameter limit).
+_ID_CHUNK = 1000
 
 
 def _with_full_name(data: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +48,17 @@ def _with_full_name(data: dict[str, Any]) -> dict[str, Any]:
 
 def lead_context(lead: Lead) -> dict[str, Any]:
     """The ``lead`` variable of a template: plain data, plus ``full_name``."""
-    return _with_full_name({name: getattr(lead, name) for name in LEAD_FIELDS})
+    return _with_full_name({name: getattr(lead, name) for name in CONTEXT_FIELDS})
+
+
+def _flags(data: dict[str, Any]) -> LeadFlags:
+    """Take the flag fields out of a loaded lead row."""
+    unsubscribed_at = data.pop("unsubscribed_at")
+    return LeadFlags(
+        do_not_contact=bool(data.pop("do_not_contact")),
+        unsubscribed=unsubscribed_at is not None,
+        undeliverable=data.pop("email_status") == "undeliverable",
+    )
 
 
 class Claimer:
@@ -92,18 +90,12 @@ class Claimer:
         lead_ids = sorted({r.lead_id for r in rows if r.lead_id is not None})
         leads: dict[int, dict[str, Any]] = {}
         flags: dict[int, LeadFlags] = {}
-        n = len(LEAD_FIELDS)
-        for i in range(0, len(lead_ids), 1000):
-            chunk = {"ids": lead_ids[i : i + 1000]}
-            for values in session.execute(_LEAD_QUERY, chunk).all():
-                data = _with_full_name(dict(zip(LEAD_FIELDS, values[:n], strict=True)))
-                leads[data["id"]] = data
-                do_not_contact, unsubscribed_at, email_status = values[n:]
-                flags[data["id"]] = LeadFlags(
-                    do_not_contact=bool(do_not_contact),
-                    unsubscribed=unsubscribed_at is not None,
-                    undeliverable=email_status == "undeliverable",
-                )
+        for i in range(0, len(lead_ids), _ID_CHUNK):
+            chunk = {"ids": lead_ids[i : i + _ID_CHUNK]}
+            for row in session.execute(_LEAD_QUERY, chunk):
+                data = row._asdict()
+                flags[data["id"]] = _flags(data)
+                leads[data["id"]] = _with_full_name(data)
         manager_ids = {r.manager_id for r in rows if r.manager_id is not None}
         manager_ids |= {ld["owner_id"] for ld in leads.values() if ld["owner_id"] is not None}
         managers = (
@@ -120,10 +112,10 @@ class Claimer:
         )
         slugs = {r.campaign_slug for r in rows if r.campaign_slug} - set(self._campaigns)
         if slugs:
-            for slug, name in session.execute(
+            for c in session.execute(
                 select(_CAMPAIGNS.c.slug, _CAMPAIGNS.c.name).where(_CAMPAIGNS.c.slug.in_(slugs))
             ):
-                self._campaigns[slug] = {"slug": slug, "name": name}
+                self._campaigns[c.slug] = {"slug": c.slug, "name": c.name}
         scopes = scopes_for(session, (r.to_addr for r in rows))
         jobs = []
         for r in rows:

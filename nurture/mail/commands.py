@@ -1,13 +1,12 @@
-"""CLI commands of the mail capability: send, suppress, bounces, template, outbox, web."""
+"""CLI commands of the mail capability: send, suppress, bounces, template, outbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from nurture.cli_support import JsonOption, cli_session, print_json
+from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
 
 suppress_app = typer.Typer(help="The suppression list: addresses never to e-mail.")
 bounces_app = typer.Typer(help="Bounced addresses (DSN messages or CSV).")
@@ -15,23 +14,33 @@ template_app = typer.Typer(help="E-mail templates under templates/email.")
 outbox_app = typer.Typer(help="The outbox: what is queued, sent, failed or unknown.")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _warn_about_the_key(component: str) -> None:
+    """Loudly, on stderr, when the signing key is the default (in production: exit 2)."""
+    from nurture.config import secret_key_warning
+
+    warning = secret_key_warning(component)
+    if warning:
+        typer.secho(warning, err=True, fg=typer.colors.RED, bold=True)
 
 
 def send_command(
     limit: int | None = typer.Option(
         None, "--limit", min=1, help="Send at most this many messages (default: all due)."
     ),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Send the e-mails that are due (SMTP, or .eml files when NURTURE_SMTP_URL is unset).
 
-    Safe to run twice or in parallel: nothing is sent twice.
+    Safe to run twice or in parallel: nothing is sent twice. When the SMTP server cannot be
+    reached nothing is claimed and no message spends an attempt: the command says so in one
+    line (exit 1) and `nurture outbox status` shows the outage until a send gets through.
+    With --now, messages due by then are sent and retry times are counted from it.
     """
-    from nurture.mail.sender import send_due
+    from nurture.mail import clock_from, send_due
 
-    summary = send_due(limit)
+    _warn_about_the_key("nurture send")
+    summary = send_due(limit, now=clock_from(parse_now(now))) if now else send_due(limit)
     if json_out:
         print_json(summary.as_dict())
         return
@@ -40,6 +49,11 @@ def send_command(
         f"suppressed {summary.suppressed}, unknown {summary.unknown} "
         f"({summary.transport}, {summary.seconds:.1f} s)"
     )
+    if summary.not_attempted:
+        typer.echo(
+            f"{summary.not_attempted} given back untried (the server failed before the "
+            "recipient was offered; no attempt spent): they go with the next send"
+        )
     if summary.reconciled_requeued or summary.reconciled_unknown or summary.reconciled_sent:
         typer.echo(
             f"recovered from a stopped sender: {summary.reconciled_sent} sent, "
@@ -62,11 +76,12 @@ def suppress_add(
         None, "--campaign", help="Only for this campaign slug (default: every campaign)."
     ),
     reason: str = typer.Option("manual", "--reason", help="unsubscribe|bounce|complaint|manual"),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Never e-mail EMAIL again (or not for one campaign)."""
     from nurture.errors import InputError
-    from nurture.mail.suppression import GLOBAL, REASONS, add_suppressions
+    from nurture.mail import GLOBAL, REASONS, add_suppressions
 
     if "@" not in email:
         raise InputError(f"{email!r} is not an e-mail address", field="email")
@@ -76,7 +91,7 @@ def suppress_add(
         new = add_suppressions(
             session,
             [{"email": email, "scope": campaign or GLOBAL, "reason": reason}],
-            now=_now(),
+            now=parse_now(now),
         )
     if json_out:
         print_json({"email": email.lower(), "scope": campaign or GLOBAL, "new": new})
@@ -88,14 +103,15 @@ def suppress_add(
 @suppress_app.command("import")
 def suppress_import(
     file: Path = typer.Argument(..., help="CSV email[,campaign][,reason] or one address a line."),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Import a suppression list (e.g. exported from another tool)."""
-    from nurture.mail.suppression import add_suppressions, read_suppression_file
+    from nurture.mail import add_suppressions, read_suppression_file
 
     rows = read_suppression_file(file)
     with cli_session() as session:
-        new = add_suppressions(session, rows, now=_now())
+        new = add_suppressions(session, rows, now=parse_now(now))
     if json_out:
         print_json({"file": str(file), "rows": len(rows), "new": new})
     else:
@@ -131,17 +147,18 @@ def suppress_list(json_out: bool = JsonOption) -> None:
 @bounces_app.command("import")
 def bounces_import(
     file: Path = typer.Argument(..., help="A DSN message (.eml), a directory of them, or a CSV."),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Mark permanently bounced addresses undeliverable and suppress them."""
     from nurture.errors import InputError
-    from nurture.mail.bounces import apply_bounces, read_bounces
+    from nurture.mail import apply_bounces, read_bounces
 
     if not file.exists():
         raise InputError("no such file or directory", file=str(file))
     bounces = read_bounces(file)
     with cli_session() as session:
-        counts = apply_bounces(session, bounces, now=_now())
+        counts = apply_bounces(session, bounces, now=parse_now(now))
     if json_out:
         print_json({"file": str(file), **counts})
     else:
@@ -158,7 +175,7 @@ def template_check(json_out: bool = JsonOption) -> None:
     """Render every e-mail template against sample contexts; list each error with file and
     line; exit 1 when there is any."""
     from nurture.config import get_settings
-    from nurture.mail.checking import check_templates
+    from nurture.mail import check_templates
 
     checked, problems = check_templates(get_settings().templates_dir)
     if json_out:
@@ -185,7 +202,7 @@ def template_preview(
     out: Path = typer.Option(..., "--out", help="Write the message here (.eml)."),
 ) -> None:
     """Render NAME for one lead into an .eml file (open it in a mail client)."""
-    from nurture.mail.sender import preview
+    from nurture.mail import preview
 
     with cli_session() as session:
         data = preview(session, name, lead)
@@ -195,17 +212,20 @@ def template_preview(
 
 
 @outbox_app.command("status")
-def outbox_status(json_out: bool = JsonOption) -> None:
-    """How many messages are in each state."""
-    from nurture.mail.outbox import status_counts
+def outbox_status(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
+    """How many messages are in each state, how many are due, and whether the SMTP server
+    (or the outbox directory) could be reached by the last sends: since when not, how many
+    tries failed, the last error (the password in NURTURE_SMTP_URL is masked)."""
+    from nurture.config import get_settings
+    from nurture.mail import outbox_status as status_of
 
     with cli_session() as session:
-        counts = status_counts(session)
+        status = status_of(session, get_settings(), now=parse_now(now))
     if json_out:
-        print_json({"counts": counts})
+        print_json(status.as_dict())
     else:
-        for status, n in sorted(counts.items()):
-            typer.echo(f"{status}\t{n}")
+        for line in status.lines():
+            typer.echo(line)
 
 
 @outbox_app.command("requeue")
@@ -214,33 +234,24 @@ def outbox_requeue(
         "unknown", "--status", help="Requeue rows in this state (unknown, failed_perm...)."
     ),
     ids: list[int] | None = typer.Option(None, "--id", help="Only these outbox ids (repeat)."),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Send rows again: for 'unknown' rows only after checking they did not arrive."""
-    from nurture.mail.outbox import requeue
+    """Send rows again, with a fresh count of attempts: for 'unknown' rows only after checking
+    they did not arrive."""
+    from nurture.mail import requeue
 
     with cli_session() as session:
-        n = requeue(session, ids=ids or None, status=status, now=_now())
+        n = requeue(session, ids=ids or None, status=status, now=parse_now(now))
     if json_out:
         print_json({"requeued": n})
     else:
         typer.echo(f"{n} messages requeued")
 
 
-def web_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
-) -> None:
-    """Serve the web app (unsubscribe pages) with uvicorn."""
-    import uvicorn
-
-    uvicorn.run("nurture.web.app:create_app", factory=True, host=host, port=port)
-
-
 def register(app: typer.Typer) -> None:
     """Add this capability's commands and sub-groups to ``app``."""
     app.command("send")(send_command)
-    app.command("web")(web_command)
     app.add_typer(suppress_app, name="suppress")
     app.add_typer(bounces_app, name="bounces")
     app.add_typer(template_app, name="template")

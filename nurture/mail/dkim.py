@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SIGNED_HEADERS", "DkimSigner", "signer_from_settings"]
 
+SETTING = "NURTURE_DKIM_KEY_FILE"
+#: Signed once when the key is loaded, so a key that cannot sign fails there.
+_PROBE = b"From: probe@nurture.invalid\r\nSubject: probe\r\n\r\nprobe\r\n"
+
 SIGNED_HEADERS = (
     b"from",
     b"to",
@@ -57,15 +61,24 @@ class DkimSigner:
 
 
 def signer_from_settings(settings: Settings) -> DkimSigner | None:
-    """The configured signer, or None when no key file is set."""
+    """The configured signer, or None when no key file is set. A key that cannot be read or
+    cannot sign is one :class:`~nurture.errors.ConfigError` naming the setting, before any
+    message is built (not one failure per message)."""
     if settings.dkim_key_file is None:
         return None
     path = Path(settings.dkim_key_file)
     try:
         key = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read the DKIM key: {exc.strerror}", file=str(path)) from exc
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{SETTING}: cannot read {path}: {reason}") from None
     if b"PRIVATE KEY" not in key:
-        raise ConfigError("not a PEM private key", file=str(path))
+        raise ConfigError(f"{SETTING}: {path} is not a PEM private key")
     domain = settings.dkim_domain or settings.sender_email.rpartition("@")[2]
-    return DkimSigner(private_key=key, selector=settings.dkim_selector, domain=domain)
+    signer = DkimSigner(private_key=key, selector=settings.dkim_selector, domain=domain)
+    try:
+        signer.sign(_PROBE)
+    except (dkimpy.DKIMException, ValueError, TypeError, IndexError) as exc:
+        reason = " ".join(str(exc).split())  # one line
+        raise ConfigError(f"{SETTING}: {path} cannot sign: {reason}") from None
+    return signer

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jinja2 import TemplateError
 
+from nurture.errors import ConfigError
 from nurture.mail.blocking import block_reason
 from nurture.mail.dkim import DkimSigner, signer_from_settings
-from nurture.mail.message import MessageBuilder
+from nurture.mail.message import MessageBuilder, format_address
 from nurture.mail.rendering import Renderer, TemplateMissingError
-from nurture.mail.tokens import make_token
+from nurture.mail.smtp_url import mask_url
+from nurture.mail.tokens import message_token
 
 if TYPE_CHECKING:
     from nurture.config import Settings
@@ -47,15 +50,53 @@ class FactoryConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FactoryConfig:
+        """The settings messages are built from, checked: a value that would spoil every
+        message is one :class:`~nurture.errors.ConfigError` naming the setting."""
         return cls(
             templates_dir=Path(settings.templates_dir),
-            sender_email=settings.sender_email,
+            sender_email=_address("NURTURE_SENDER_EMAIL", settings.sender_email),
             sender_name=settings.sender_name,
             secret_key=settings.secret_key,
-            public_url=settings.public_url.rstrip("/"),
-            unsubscribe_mailto=settings.unsubscribe_mailto,
+            public_url=public_base_url(settings.public_url),
+            unsubscribe_mailto=_address("NURTURE_UNSUBSCRIBE_MAILTO", settings.unsubscribe_mailto),
             dkim=signer_from_settings(settings),
         )
+
+
+def public_base_url(url: str) -> str:
+    """``NURTURE_PUBLIC_URL`` without its trailing slash, checked: links are built on it."""
+    shown = mask_url(url)
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() for c in url.strip())
+    ):
+        raise ConfigError(
+            "NURTURE_PUBLIC_URL must be the web app's address, like https://mail.example.com "
+            f"(no query): got {shown!r}"
+        )
+    return url.strip().rstrip("/")
+
+
+def _address(setting: str, value: str) -> str:
+    """An address Nurture sends from or asks replies to, checked once."""
+    value = value.strip()
+    try:
+        local, _, domain = value.rpartition("@")
+        if not local or not domain or any(c.isspace() or c in "<>,;?&" for c in value):
+            raise ValueError(value)
+        format_address(value)
+    except (ValueError, UnicodeError):
+        raise ConfigError(f"{setting} must be one e-mail address: got {value!r}") from None
+    return value
 
 
 @dataclass(frozen=True)
@@ -100,13 +141,10 @@ class MessageFactory:
             sender_email=config.sender_email, sender_name=config.sender_name
         )
 
-    def unsubscribe_links(
-        self, to_addr: str, lead_id: int | None, campaign: str | None
-    ) -> tuple[str, list[str]]:
-        """The https URL for the footer and both List-Unsubscribe URIs (mailto, https)."""
-        token = make_token(
-            to_addr, secret=self.config.secret_key, lead_id=lead_id, campaign=campaign
-        )
+    def unsubscribe_links(self, outbox_id: int) -> tuple[str, list[str]]:
+        """The URL for the footer and both List-Unsubscribe URIs (mailto, https) of outbox
+        message ``outbox_id`` (the token names the message, not the address)."""
+        token = message_token(outbox_id, secret=self.config.secret_key)
         url = f"{self.config.public_url}/unsubscribe/{token}"
         # the token is URL-safe base64 and ".", so only the space needs escaping
         mailto = f"mailto:{self.config.unsubscribe_mailto}?subject=unsubscribe%20{token}"
@@ -116,11 +154,7 @@ class MessageFactory:
         """Render and build the bytes of one job (raises on template problems)."""
         row = job.row
         marketing = row.kind == "marketing"
-        url, uris = (
-            self.unsubscribe_links(row.to_addr, row.lead_id, row.campaign_slug)
-            if marketing
-            else (None, [])
-        )
+        url, uris = self.unsubscribe_links(row.id) if marketing else (None, [])
         # Digests and system mail have no lead: their row context names the language.
         language = (job.lead.get("language") if job.lead else None) or (row.context or {}).get(
             "language"

@@ -7,14 +7,20 @@ Each sender process appends to ``<outbox_dir>/.journal/<worker>.log``:
 
 A ``D`` line reaches the kernel (one ``write`` system call on an unbuffered file, so it
 survives ``kill -9``) before the content is sent: that is the line crash safety rests on. ``R``
-lines are held in memory and go out with the next ``D`` write (one syscall for both) or with
-:meth:`Journal.flush`, which the sender calls before it hands outcomes over to be recorded in
-the database. A sender killed in between loses only pending ``R`` lines: those rows read as
-``D`` without ``R`` and become ``unknown`` (counted, never re-sent), so the policy trades a few
-more ``unknown`` rows after a ``kill -9`` for one syscall per message instead of two. After a
-crash, :func:`nurture.mail.outbox.reconcile` reads the journal of the dead
-sender: ``R`` tells the outcome, ``D`` without ``R`` marks the only truly ambiguous messages
-(cut after DATA, before the server's answer was recorded), no ``D`` means never transmitted.
+lines are held in memory and go out with the next ``D`` write (in the same system call) or
+with :meth:`Journal.flush`, which the sender calls before it hands outcomes over to be
+recorded in the database. A sender killed in between loses only pending ``R`` lines: those
+rows read as ``D`` without ``R`` and become ``unknown`` (counted, never re-sent), so the policy
+trades a few more ``unknown`` rows after a ``kill -9`` for one system call per message
+instead of two. After a
+crash, :func:`nurture.mail.outbox.reconcile` reads the journal of the dead sender: ``R`` tells
+the outcome, ``D`` without ``R`` marks the only truly ambiguous messages (cut after DATA,
+before the server's answer was recorded), no ``D`` means never transmitted.
+
+A write that fails or is cut short (a full disk) raises :class:`JournalError` before the
+content goes out: without its ``D`` line a message must not be sent, so the sender stops.
+A torn last line (no newline) is ignored when the journal is read.
+
 The journal is deleted when its sender exits cleanly or after reconciliation.
 """
 
@@ -24,7 +30,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Journal", "JournalState", "journal_path", "read_journal"]
+from nurture.errors import TemporaryDeliveryError
+
+__all__ = ["Journal", "JournalError", "JournalState", "journal_path", "read_journal"]
+
+
+class JournalError(TemporaryDeliveryError):
+    """The journal cannot be written (a full disk): nothing more may be sent."""
 
 
 def journal_path(directory: Path, worker: str) -> Path:
@@ -37,16 +49,29 @@ class Journal:
     syscall before the content goes out; ``R`` lines wait for the next write or :meth:`flush`."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise JournalError(f"cannot open the send journal {path}: {exc.strerror}") from exc
         self._pending = bytearray()
+
+    def _write(self, data: bytearray) -> None:
+        try:
+            written = os.write(self._fd, data)
+        except OSError as exc:
+            raise JournalError(
+                f"cannot write the send journal {self.path}: {exc.strerror}"
+            ) from exc
+        if written != len(data):  # cut short: the disk is full
+            raise JournalError(f"cannot write the send journal {self.path}: the disk is full")
 
     def data_started(self, outbox_id: int) -> None:
         """Called just before DATA: the line is in the kernel when this returns."""
         pending = self._pending
         pending += b"D %d\n" % outbox_id
-        os.write(self._fd, pending)
+        self._write(pending)
         pending.clear()
 
     def result(self, outbox_id: int, status: str) -> None:
@@ -56,16 +81,20 @@ class Journal:
     def flush(self) -> None:
         """Write the pending ``R`` lines (before their outcomes are handed to the database)."""
         if self._pending and self._fd >= 0:
-            os.write(self._fd, self._pending)
-            self._pending.clear()
+            pending, self._pending = self._pending, bytearray()
+            self._write(pending)
 
     def close(self, *, delete: bool) -> None:
-        if self._fd >= 0:
-            self.flush()
-            os.close(self._fd)
-            self._fd = -1
-        if delete:
-            self.path.unlink(missing_ok=True)
+        try:
+            if self._fd >= 0:
+                try:
+                    self.flush()
+                finally:
+                    os.close(self._fd)
+                    self._fd = -1
+        finally:
+            if delete:
+                self.path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -81,7 +110,7 @@ def read_journal(path: Path) -> JournalState | None:
     except FileNotFoundError:
         return None
     state = JournalState()
-    for line in raw.split(b"\n"):
+    for line in raw.split(b"\n")[:-1]:  # the last piece is empty, or a torn line
         parts = line.split()
         if len(parts) == 2 and parts[0] == b"D" and parts[1].isdigit():
             state.data_started.add(int(parts[1]))

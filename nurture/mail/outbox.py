@@ -4,27 +4,34 @@ States and transitions::
 
     queued ──claim──> sending ──> sent
        ^                 │──────> failed_temp ──(due again)──> sending ...
-       │                 │          (4xx, connection lost before DATA: exponential backoff
-       │                 │           with jitter; after MAX_ATTEMPTS: failed_perm)
+       │                 │          (4xx, connection lost after RCPT and before DATA:
+       │                 │           exponential backoff with jitter; after MAX_ATTEMPTS:
+       │                 │           failed_perm)
        │                 │──────> failed_perm  (5xx: lead.email_status='undeliverable' and a
        │                 │                      global suppression)
        │                 │──────> unknown      (cut after DATA before the answer: counted,
        │                 │                      reported, never re-sent blindly)
-       │                 └──────> suppressed   (unsubscribed, do-not-contact, bounced before)
-       └──reconcile (never transmitted)── sending (sender killed)
+       │                 │──────> suppressed   (unsubscribed, do-not-contact, bounced before)
+       └──give back──────┘   (never tried: the server was unreachable, the outbox directory
+                              could not be written, the sender stopped or was killed first)
 
-Claiming is one statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``
-on PostgreSQL (two senders never get the same row) and the same single atomic UPDATE on
-SQLite (which serialises writers). Results are written in batches with
-``WHERE status='sending' AND claimed_by=<me>``, so a row taken over by reconciliation is
+``attempts`` counts tries that reached a recipient. The claim adds one; a row given back
+(:data:`GIVE_BACK`) loses it again and keeps its place in the queue, so an outage of hours
+spends none of a message's attempts. Attempts that count are followed by the backoff.
+
+Claiming is one statement: ``UPDATE ... WHERE id IN (<due ids>)`` with the due ids chosen by
+:func:`nurture.mail.sqlfuncs.due_ids` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
+senders never get the same row; SQLite serialises writers). Results are written in batches
+with ``WHERE status='sending' AND claimed_by=<me>``, so a row taken over by reconciliation is
 never overwritten by a late sender.
 
 Reconcile policy for rows left in ``sending`` (see :mod:`nurture.mail.journal`): a sender is
 dead when it ran on this host and its pid is gone, or when its claim is older than the lease
-(another host). For a dead sender, its journal decides row by row: an outcome line restores
-that outcome (``sent`` stays sent), ``D`` without outcome becomes ``unknown`` (ambiguous:
-counted), nothing at all goes back to ``queued``. Without a journal (another host), every row
-becomes ``unknown``: we never risk a duplicate to save a message.
+(another host). For a dead sender, its journal decides row by row: ``R sent`` stays sent,
+``R unknown`` or ``D`` without outcome becomes ``unknown`` (ambiguous: counted), a definite
+non-delivery (``R failed_temp``/``R failed_perm``) counts and waits for the backoff, and a row
+never transmitted is given back. Without a journal (another host), every row becomes
+``unknown``: we never risk a duplicate to save a message.
 """
 
 from __future__ import annotations
@@ -40,18 +47,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, func, select, union_all, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.db.base import UTCDateTime
 from nurture.db.mail import OutboxMessage
 from nurture.mail.jobs import ClaimedRow
-from nurture.mail.journal import journal_path, read_journal
+from nurture.mail.journal import JournalState, journal_path, read_journal
+from nurture.mail.sqlfuncs import due_ids
 
 __all__ = [
     "DUE",
     "FAILED_PERM",
     "FAILED_TEMP",
+    "GIVE_BACK",
     "MAX_ATTEMPTS",
     "QUEUED",
     "SENDING",
@@ -63,9 +72,12 @@ __all__ = [
     "ReconcileReport",
     "backoff_delay",
     "claim",
+    "due_count",
     "reconcile",
     "record",
+    "requeue",
     "status_counts",
+    "temporary_outcome",
     "worker_id",
 ]
 
@@ -77,6 +89,9 @@ FAILED_PERM = "failed_perm"
 UNKNOWN = "unknown"
 SUPPRESSED = "suppressed"
 CANCELLED = "cancelled"
+#: Not a state: the outcome of a row never tried. It returns to ``queued`` (or ``failed_temp``
+#: when earlier attempts counted) with its attempt uncounted and its due time unchanged.
+GIVE_BACK = "give_back"
 DUE = (QUEUED, FAILED_TEMP)
 FINAL = (SENT, FAILED_PERM, UNKNOWN, SUPPRESSED, CANCELLED)
 
@@ -91,8 +106,8 @@ _T: Table = OutboxMessage.__table__  # type: ignore[assignment]
 class Outcome(NamedTuple):
     """What happened to one claimed row (decided by the sender, written by :func:`record`).
 
-    A named tuple: thousands per second are made in the sender and pickled to a render worker
-    that records them, and a tuple is the cheapest object to build and to pickle."""
+    A named tuple: one is made per message in the sender and pickled to the render worker
+    that records it, and a tuple is the cheapest object to build and to pickle."""
 
     id: int
     status: str
@@ -121,8 +136,9 @@ def worker_id() -> str:
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with jitter: 1, 2, 4... minutes (x0.5-1.5), at most 6 hours."""
-    base = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
-    return base * (rng or random).uniform(0.5, 1.5)
+    base: timedelta = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    factor: float = (rng or random).uniform(0.5, 1.5)
+    return base * factor
 
 
 def temporary_outcome(row_id: int, attempts: int, error: str, now: datetime) -> Outcome:
@@ -132,59 +148,23 @@ def temporary_outcome(row_id: int, attempts: int, error: str, now: datetime) -> 
     return Outcome(row_id, FAILED_TEMP, error, next_attempt_at=now + backoff_delay(attempts))
 
 
-_RETURNING = (
-    _T.c.id,
-    _T.c.dedupe_key,
-    _T.c.message_id,
-    _T.c.kind,
-    _T.c.lead_id,
-    _T.c.manager_id,
-    _T.c.campaign_slug,
-    _T.c.step,
-    _T.c.template,
-    _T.c.to_addr,
-    _T.c.context,
-    _T.c.attempts,
-)
+_RETURNING = [_T.c[name] for name in ClaimedRow.__dataclass_fields__]
 
 
 def claim(session: Session, *, worker: str, limit: int, now: datetime) -> list[ClaimedRow]:
-    """Atomically move up to ``limit`` due rows to ``sending`` for ``worker``.
-
-    On SQLite (one writer at a time, so the statement alone is atomic) the due rows are read
-    per status, each walking the ``(status, next_attempt_at)`` index in order and stopping
-    after ``limit`` rows, then merged: same rows, same order as one ``status IN (...)``
-    query, which would sort every due row on each claim (quadratic over a big send).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        due = (
-            select(_T.c.id)
-            .where(_T.c.status.in_(DUE), _T.c.next_attempt_at <= now)
-            .order_by(_T.c.next_attempt_at, _T.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        where = [_T.c.id.in_(due.scalar_subquery()), _T.c.status.in_(DUE)]
-    else:
-        per_status = [
-            select(_T.c.id, _T.c.next_attempt_at)
-            .where(_T.c.status == status, _T.c.next_attempt_at <= now)
-            .order_by(_T.c.next_attempt_at, _T.c.id)
-            .limit(limit)
-            .subquery()
-            for status in DUE
-        ]
-        merged = union_all(*(select(q.c.id, q.c.next_attempt_at) for q in per_status)).subquery()
-        due = select(merged.c.id).order_by(merged.c.next_attempt_at, merged.c.id).limit(limit)
-        where = [_T.c.id.in_(due.scalar_subquery())]
+    """Atomically move up to ``limit`` due rows to ``sending`` for ``worker`` (one
+    statement), counting the attempt; returns them by id."""
+    due, recheck = due_ids(session, _T, statuses=DUE, now=now, limit=limit)
+    where = [_T.c.id.in_(due.scalar_subquery())]
+    if recheck:
+        where.append(_T.c.status.in_(DUE))
     stmt = (
         update(_T)
         .where(*where)
         .values(status=SENDING, claimed_by=worker, claimed_at=now, attempts=_T.c.attempts + 1)
         .returning(*_RETURNING)
     )
-    # positional: _RETURNING lists the columns in ClaimedRow's field order
-    rows = [ClaimedRow(*r) for r in session.execute(stmt).all()]
+    rows = [ClaimedRow(**r._asdict()) for r in session.execute(stmt)]
     rows.sort(key=lambda r: r.id)
     return rows
 
@@ -206,6 +186,22 @@ _RECORD = (
     )
 )
 
+#: A row never tried goes back with its claim's attempt taken off again (the ``SET`` reads
+#: the values before the update on both backends).
+_GIVE_BACK = (
+    update(_T)
+    .where(
+        _T.c.id == bindparam("b_id"),
+        _T.c.status == SENDING,
+        _T.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        status=case((_T.c.attempts > 1, FAILED_TEMP), else_=QUEUED),
+        attempts=_T.c.attempts - 1,
+        last_error=bindparam("b_error"),
+    )
+)
+
 
 #: Rows per ``UPDATE ... WHERE id IN (...)`` (below every backend's bound-parameter limit).
 _IN_CHUNK = 500
@@ -216,7 +212,8 @@ def record(session: Session, *, worker: str, outcomes: Sequence[Outcome], now: d
     globally suppressed in the same transaction. Returns rows updated.
 
     Plain deliveries (the bulk of a send) are one ``UPDATE ... WHERE id IN (...)`` per 500 rows;
-    every other outcome (its own error text, retry time) goes through one executemany."""
+    rows given back one executemany, every other outcome (its own error text, retry time)
+    another."""
     if not outcomes:
         return 0
     conn = session.connection()
@@ -236,6 +233,14 @@ def record(session: Session, *, worker: str, outcomes: Sequence[Outcome], now: d
     rest = [o for o in outcomes if not (o.status == SENT and o.error is None)]
     if not rest:
         return updated
+    back = [
+        {"b_id": o.id, "b_worker": worker, "b_error": (o.error or None) and o.error[:2000]}
+        for o in rest
+        if o.status == GIVE_BACK
+    ]
+    if back:
+        updated += int(conn.execute(_GIVE_BACK, back).rowcount or 0)
+        rest = [o for o in rest if o.status != GIVE_BACK]
     params = [
         {
             "b_id": o.id,
@@ -247,7 +252,8 @@ def record(session: Session, *, worker: str, outcomes: Sequence[Outcome], now: d
         }
         for o in rest
     ]
-    updated += int(conn.execute(_RECORD, params).rowcount or 0)
+    if params:
+        updated += int(conn.execute(_RECORD, params).rowcount or 0)
     bounced = sorted({o.bounce_email.lower() for o in outcomes if o.bounce_email})
     if bounced:
         from nurture.mail.suppression import add_suppressions, mark_undeliverable
@@ -299,16 +305,18 @@ def reconcile(
     ``only_worker`` settles that worker's rows regardless of liveness (a sender cleaning up
     after itself). The caller deletes ``report.journals`` after committing.
     """
-    query = select(_T.c.id, _T.c.claimed_by, _T.c.claimed_at).where(_T.c.status == SENDING)
+    query = select(_T.c.id, _T.c.claimed_by, _T.c.claimed_at, _T.c.attempts).where(
+        _T.c.status == SENDING
+    )
     if only_worker is not None:
         query = query.where(_T.c.claimed_by == only_worker)
-    by_worker: dict[str, list[tuple[int, datetime | None]]] = defaultdict(list)
-    for row_id, worker, claimed_at in session.execute(query):
-        by_worker[worker or ""].append((row_id, claimed_at))
+    by_worker: dict[str, list[Any]] = defaultdict(list)
+    for row in session.execute(query):
+        by_worker[row.claimed_by or ""].append(row)
     report = ReconcileReport()
-    updates: list[dict[str, Any]] = []
-    for worker, items in by_worker.items():
-        newest = max((c for _, c in items if c is not None), default=None)
+    outcomes: dict[str, list[Outcome]] = {}
+    for worker, rows in by_worker.items():
+        newest = max((r.claimed_at for r in rows if r.claimed_at is not None), default=None)
         if only_worker is None and not sender_is_dead(worker, newest, now=now, lease=lease):
             continue
         path = journal_path(journal_dir, worker)
@@ -316,39 +324,41 @@ def reconcile(
         report.workers.append(worker)
         if state is not None:
             report.journals.append(path)
-        for row_id, _ in items:
-            status, error = _settle(row_id, worker, state)
-            if status == SENT:
+        settled = outcomes[worker] = [_settle(r.id, r.attempts, worker, state, now) for r in rows]
+        for outcome in settled:
+            if outcome.status == SENT:
                 report.sent += 1
-            elif status == UNKNOWN:
+            elif outcome.status == UNKNOWN:
                 report.unknown += 1
             else:
                 report.requeued += 1
-            updates.append(
-                {
-                    "b_id": row_id,
-                    "b_worker": worker,
-                    "b_status": status,
-                    "b_error": error,
-                    "b_next": now if status == QUEUED else None,
-                    "b_sent": now if status == SENT else None,
-                }
-            )
-    if updates:
-        session.connection().execute(_RECORD, updates)
+    for worker, settled in outcomes.items():
+        record(session, worker=worker, outcomes=settled, now=now)
     return report
 
 
-def _settle(row_id: int, worker: str, state: Any) -> tuple[str, str | None]:
+def _settle(
+    row_id: int, attempts: int, worker: str, state: JournalState | None, now: datetime
+) -> Outcome:
     if state is None:
-        return UNKNOWN, f"sender {worker} stopped; no journal on this host: delivery unknown"
+        return Outcome(
+            row_id, UNKNOWN, f"sender {worker} stopped; no journal on this host: delivery unknown"
+        )
     result = state.results.get(row_id)
     if result == SENT:
-        return SENT, None
+        return Outcome(row_id, SENT)
     if result == UNKNOWN or (result is None and row_id in state.data_started):
-        return UNKNOWN, f"sender {worker} stopped after DATA, before the answer: may be delivered"
-    # never transmitted, or a definite non-delivery: due again (a 5xx answers again, properly)
-    return QUEUED, f"requeued after sender {worker} stopped"
+        return Outcome(
+            row_id,
+            UNKNOWN,
+            f"sender {worker} stopped after DATA, before the answer: may be delivered",
+        )
+    if result in (FAILED_TEMP, FAILED_PERM):  # a definite non-delivery: it counts; asked again
+        return temporary_outcome(
+            row_id, attempts, f"answered {result}; sender {worker} stopped", now
+        )
+    # never transmitted: back in the queue as it was
+    return Outcome(row_id, GIVE_BACK, f"given back after sender {worker} stopped")
 
 
 def due_count(session: Session, *, now: datetime, limit: int | None = None) -> int:
@@ -366,11 +376,12 @@ def status_counts(session: Session) -> dict[str, int]:
 
 
 def requeue(session: Session, *, ids: Iterable[int] | None, status: str, now: datetime) -> int:
-    """Put rows in ``status`` (e.g. unknown, after checking the mail log) back to queued."""
+    """Put rows in ``status`` (e.g. unknown, after checking the mail log) back to queued, due
+    at ``now`` with a fresh count of attempts (a person decided to try again)."""
     stmt = (
         update(_T)
         .where(_T.c.status == status)
-        .values(status=QUEUED, next_attempt_at=now, last_error=None)
+        .values(status=QUEUED, next_attempt_at=now, last_error=None, attempts=0)
     )
     if ids is not None:
         stmt = stmt.where(_T.c.id.in_(list(ids)))

@@ -11,8 +11,8 @@ Workers are **forked** when that is safe: the process has one thread and the sen
 has no connection open (a child must never inherit an SQLite handle or a PostgreSQL socket
 in use). A forked worker shares the sender's loaded modules and compiled templates and is
 ready in milliseconds; otherwise (a Prefect task thread, a test's SMTP server thread, not
-Linux) it is spawned as ``python -m nurture.mail.render_worker``, which needs about half a
-second of imports before its first message.
+Linux) it is spawned as ``python -m nurture.mail.render_worker``, which imports the renderer
+before its first message (so the sender starts a spawned pool only for big sends).
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RenderPool", "RenderPoolError", "can_fork"]
 
-#: Answers are ~1 MB (250 messages): read them without pausing the pipe every 128 KB.
+#: An answer holds a whole batch of built messages: read it without pausing the pipe at
+#: asyncio's default buffer limit.
 _PIPE_LIMIT = 1 << 22
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.db.leads import Lead
-from nurture.db.mail import Suppression
+from nurture.db.mail import OutboxMessage, Suppression
 from nurture.db.sql import dialect_insert
 from nurture.errors import InputError
 from nurture.mail.blocking import GLOBAL, LeadFlags, block_reason
+from nurture.mail.tokens import UnsubscribeToken
 
 __all__ = [
     "GLOBAL",
@@ -29,6 +30,7 @@ __all__ = [
     "block_reason",
     "mark_undeliverable",
     "read_suppression_file",
+    "recipient_of",
     "scopes_for",
     "unsubscribe",
 ]
@@ -142,12 +144,34 @@ def read_suppression_file(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def unsubscribe(session: Session, token: Any, *, now: datetime) -> int:
-    """Apply an unsubscribe (a verified :class:`~nurture.mail.tokens.UnsubscribeToken`): a
-    global suppression and ``unsubscribed_at`` on the lead(s) with that address. Idempotent;
-    returns the number of leads newly marked."""
-    email = str(token.email).strip().lower()
-    campaign = getattr(token, "campaign", None)
+def recipient_of(session: Session, token: UnsubscribeToken) -> UnsubscribeToken | None:
+    """Whom a verified token unsubscribes: the address, lead and campaign of the message it
+    came in (None when that message is gone), or what an old-format token says itself."""
+    if token.outbox_id is None:
+        return token if token.email else None
+    row = session.execute(
+        select(OutboxMessage.to_addr, OutboxMessage.lead_id, OutboxMessage.campaign_slug).where(
+            OutboxMessage.id == token.outbox_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return UnsubscribeToken(
+        outbox_id=token.outbox_id,
+        email=row.to_addr.strip().lower(),
+        lead_id=row.lead_id,
+        campaign=row.campaign_slug,
+    )
+
+
+def unsubscribe(session: Session, token: UnsubscribeToken, *, now: datetime) -> int:
+    """Apply an unsubscribe (a token resolved by :func:`recipient_of`): a global suppression
+    and ``unsubscribed_at`` on the lead(s) with that address. Idempotent; returns the number
+    of leads newly marked."""
+    if not token.email:
+        raise ValueError("unsubscribe() needs a token resolved by recipient_of()")
+    email = token.email.strip().lower()
+    campaign = token.campaign
     add_suppressions(
         session,
         [
@@ -161,7 +185,7 @@ def unsubscribe(session: Session, token: Any, *, now: datetime) -> int:
         now=now,
     )
     match = func.lower(Lead.email) == email
-    if getattr(token, "lead_id", None) is not None:
+    if token.lead_id is not None:
         match = match | (Lead.id == token.lead_id)
     result = session.execute(
         update(Lead)

@@ -1,38 +1,33 @@
 """Where messages go: an SMTP server (aiosmtplib, persistent connections) or ``.eml`` files.
 
-``NURTURE_SMTP_URL`` configures SMTP, options in the query string::
+SMTP is configured by ``NURTURE_SMTP_URL`` (:mod:`nurture.mail.smtp_url`). Answers are
+classified per message: a refused RCPT (4xx/5xx) or DATA answer is a definite outcome; losing
+the connection or a timeout after the content was handed over leaves the outcome ``unknown``
+(it may have been delivered: never blindly re-sent). A failure before any recipient was
+offered (connection refused, DNS, TLS, login, a refused or lost ``MAIL``) is the server's, not
+the message's: the attempt is marked ``untried`` and the message goes back to the outbox
+without spending one of its attempts.
 
-    smtp://user:pass@host:587?starttls=true&connections=4&rate=50&domain_rate=5&timeout=30
-    smtps://user:pass@host:465            (implicit TLS)
-
-* ``connections``: persistent connections, one message in flight on each (default 4);
-* ``rate``: messages per second overall; ``domain_rate``: per recipient domain (default: no
-  limit); ``timeout``: seconds per SMTP command (default 30);
-* ``starttls``: true (required), false (never); unset = when the server offers it;
-  ``verify=false`` accepts any certificate (test servers only).
-
-SMTP answers are classified per recipient: a refused RCPT (4xx/5xx) or DATA answer is a
-definite outcome; losing the connection or a timeout after the message content was handed
-over leaves the outcome ``unknown`` (it may have been delivered: never blindly re-sent).
-
-Without ``NURTURE_SMTP_URL`` messages are written as ``<outbox_dir>/<dedupe_key>.eml``
-(written to a temporary name, then renamed: a file is either complete or absent).
+Without ``NURTURE_SMTP_URL`` messages are written as ``<outbox_dir>/<dedupe_key>.eml`` (to a
+temporary name, then renamed: a file is either complete or absent). A write that fails (a full
+disk, a file-size limit, a read-only directory) is ``untried`` too: nothing is marked sent
+that was not written, and nothing is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from nurture.errors import ConfigError
+from nurture.mail.smtp_url import SmtpConfig, mask_url
 
 __all__ = [
     "Attempt",
@@ -59,7 +54,9 @@ class Attempt:
     detail: str | None = None
     code: int | None = None
     recipient_refused: bool = False  # a 5xx about this recipient: suppress the address
-    connect_failed: bool = False  # the server could not be reached at all
+    #: Failed before any recipient was offered: the server (or the outbox directory) is at
+    #: fault, not the message, so the attempt does not count.
+    untried: bool = False
 
 
 _DELIVERED = Attempt(SENT)
@@ -73,59 +70,15 @@ def classify(code: int, message: str, stage: str) -> Attempt:
     return Attempt(TEMP, text, code)
 
 
-def _flag(values: dict[str, list[str]], name: str) -> bool | None:
-    if name not in values:
-        return None
-    return values[name][-1].lower() in ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
-    use_tls: bool = False
-    start_tls: bool | None = None
-    validate_certs: bool = True
-    timeout: float = 30.0
-    connections: int = 4
-    rate: float | None = None
-    domain_rate: float | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> SmtpConfig:
-        """Parse ``smtp://user:pass@host:port?options`` (see the module docstring)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ConfigError(
-                f"NURTURE_SMTP_URL must look like smtp://user:pass@host:587, got {parts.scheme}://"
-            )
-        q = parse_qs(parts.query)
-        try:
-            connections = int(q.get("connections", ["4"])[-1])
-            timeout = float(q.get("timeout", ["30"])[-1])
-            rate = float(q["rate"][-1]) if "rate" in q else None
-            domain_rate = float(q["domain_rate"][-1]) if "domain_rate" in q else None
-        except ValueError as exc:
-            raise ConfigError(f"NURTURE_SMTP_URL has a bad number: {exc}") from exc
-        use_tls = parts.scheme == "smtps" or bool(_flag(q, "tls"))
-        return cls(
-            host=parts.hostname,
-            port=parts.port or (465 if use_tls else 25),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            use_tls=use_tls,
-            start_tls=None if use_tls else _flag(q, "starttls"),
-            validate_certs=_flag(q, "verify") is not False,
-            timeout=timeout,
-            connections=max(1, connections),
-            rate=rate,
-            domain_rate=domain_rate,
-        )
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 class Connection(Protocol):
+    async def open(self) -> str | None:
+        """Make sure messages can go out now; None when they can, else why not."""
+        ...
+
     async def send(
         self, *, key: str, mail_from: str, rcpt: str, data: bytes, on_data: Callable[[], None]
     ) -> Attempt: ...
@@ -172,29 +125,45 @@ class SmtpConnection:
         except (aiosmtplib.SMTPException, OSError):
             self._drop()
 
+    async def open(self) -> str | None:
+        try:
+            await self._connected()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return f"connect: {_describe(exc)}"
+        return None
+
     async def send(
         self, *, key: str, mail_from: str, rcpt: str, data: bytes, on_data: Callable[[], None]
     ) -> Attempt:
-        """MAIL, RCPT, then DATA; ``on_data`` is called just before the content is sent."""
+        """MAIL, RCPT, then DATA; ``on_data`` is called just before the content is sent (if
+        it raises, the transaction is reset and nothing is sent)."""
         try:
             smtp = await self._connected()
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            return Attempt(TEMP, f"connect: {exc}", connect_failed=True)
+            return Attempt(TEMP, f"connect: {_describe(exc)}", untried=True)
         try:
             await smtp.mail(mail_from)
-            await smtp.rcpt(rcpt)
-        except aiosmtplib.SMTPResponseException as exc:
-            stage = "RCPT" if isinstance(exc, aiosmtplib.SMTPRecipientRefused) else "MAIL"
+        except aiosmtplib.SMTPResponseException as exc:  # our sender refused: not the lead
             await self._reset(smtp, exc.code)
-            attempt = classify(exc.code, exc.message, stage)
-            if stage == "MAIL" and attempt.status == PERM:  # our sender refused: not the lead
-                return Attempt(TEMP, attempt.detail, exc.code)
-            return attempt
+            return Attempt(TEMP, f"MAIL {exc.code} {exc.message}", exc.code, untried=True)
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            return Attempt(TEMP, f"connection lost before DATA: {exc}")
-        on_data()
+            return Attempt(TEMP, f"connection lost before RCPT: {_describe(exc)}", untried=True)
+        try:
+            await smtp.rcpt(rcpt)
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset(smtp, exc.code)
+            return classify(exc.code, exc.message, "RCPT")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return Attempt(TEMP, f"connection lost before DATA: {_describe(exc)}")
+        try:
+            on_data()
+        except BaseException:
+            await self._reset(smtp)
+            raise
         try:
             await smtp.data(data)
         except aiosmtplib.SMTPResponseException as exc:
@@ -214,32 +183,59 @@ class SmtpConnection:
         self._smtp = None
 
 
+#: File names stay well below the usual 255-byte limit: longer keys are cut and hashed.
+_MAX_NAME = 200
+
+
 class FileConnection:
     """The embedded default: ``<dir>/<dedupe_key>.eml``, written atomically."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, key: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in key)
+        if len(safe) > _MAX_NAME:
+            digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+            safe = f"{safe[: _MAX_NAME - 17]}.{digest}"
         return self.directory / f"{safe}.eml"
+
+    async def open(self) -> str | None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create the outbox directory {self.directory}: {_describe(exc)}"
+        return None
 
     async def send(
         self, *, key: str, mail_from: str, rcpt: str, data: bytes, on_data: Callable[[], None]
     ) -> Attempt:
+        """Write the file under a temporary name, then rename it: ``on_data`` is called just
+        before the rename, the moment the message counts as delivered."""
         target = self.path_for(key)
         if target.exists():  # written before a crash: never twice
             return Attempt(SENT, "already in the outbox directory")
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        on_data()
         try:
             envelope = f"X-Envelope-From: {mail_from}\r\nX-Envelope-To: {rcpt}\r\n".encode()
             tmp.write_bytes(envelope + data)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            return Attempt(
+                TEMP, f"cannot write to {self.directory}: {_describe(exc)}", untried=True
+            )
+        try:
+            on_data()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        try:
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            return Attempt(TEMP, f"cannot write {target}: {exc.strerror}")
+            return Attempt(
+                TEMP, f"cannot write to {self.directory}: {_describe(exc)}", untried=True
+            )
         return Attempt(SENT)
 
     async def close(self) -> None:
@@ -271,6 +267,10 @@ class Transport:
     rate: RateLimiter
     domain_rate: float | None
     description: str
+    #: What status and errors call the destination: ``host:port``, or the outbox directory.
+    server: str = ""
+    #: ``NURTURE_SMTP_URL`` with the password masked (None for the file outbox).
+    url: str | None = None
     _domains: dict[str, RateLimiter] | None = None
 
     @property
@@ -301,6 +301,7 @@ def make_transport(
             rate=RateLimiter(None),
             domain_rate=None,
             description=f"files in {outbox_dir}",
+            server=f"files:{Path(outbox_dir).resolve()}",
         )
     config = SmtpConfig.from_url(smtp_url)
     n = connections or config.connections
@@ -308,5 +309,7 @@ def make_transport(
         connections=[SmtpConnection(config) for _ in range(n)],
         rate=RateLimiter(config.rate),
         domain_rate=config.domain_rate,
-        description=f"smtp {config.host}:{config.port} x{n}",
+        description=f"smtp {config.server} x{n}",
+        server=config.server,
+        url=mask_url(smtp_url.strip()),
     )

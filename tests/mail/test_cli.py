@@ -6,15 +6,18 @@ import email
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 
 import pytest
 from mail_support import add_leads, queue_messages
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from nurture.cli import app
 from nurture.config import PROJECT_ROOT, get_settings
+from nurture.db.mail import OutboxMessage
 from nurture.db.session import session_scope
 
 runner = CliRunner()
@@ -51,9 +54,32 @@ def test_send_suppress_and_outbox_commands(fresh_db: str, tmp_path: Path) -> Non
     code, out, _ = _run("send")  # nothing twice
     assert code == 0 and out.startswith("sent 0")
     code, out, _ = _run("outbox", "status", "--json")
-    assert json.loads(out)["counts"] == {"sent": 1, "suppressed": 2}
+    status = json.loads(out)
+    assert status["counts"] == {"sent": 1, "suppressed": 2} and status["due"] == 0
+    assert status["server"]["transport"] == "files" and status["server"]["reachable"]
     code, _, err = _run("suppress", "add", "not-an-address")
     assert code == 2 and "not an e-mail address" in err
+
+
+def test_send_now_sends_what_is_due_by_then(fresh_db: str) -> None:
+    """`nurture send --now T` (issue 22: every time-dependent command takes --now)."""
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    emails = ["n1@example.com", "n2@example.com"]
+    with session_scope() as s:
+        ids = add_leads(s, emails)
+        queue_messages(s, ids, emails, due=t0 + timedelta(hours=1))
+    code, out, err = _run("send", "--json", "--now", t0.isoformat())
+    assert code == 0 and json.loads(out)["claimed"] == 0, err
+    code, out, _ = _run("outbox", "status", "--json", "--now", "2026-03-02T10:00:00")  # naive: UTC
+    assert json.loads(out)["due"] == 2
+    code, out, err = _run("send", "--json", "--now", "2026-03-02T11:00:00+00:00")
+    assert code == 0 and json.loads(out)["sent"] == 2, err
+    with session_scope() as s:
+        for row in s.scalars(select(OutboxMessage)):
+            assert row.sent_at is not None
+            assert t0 + timedelta(hours=2) <= row.sent_at < t0 + timedelta(hours=2, minutes=5)
+    code, _, err = _run("send", "--now", "yesterday")
+    assert code == 2 and "yesterday" in err
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

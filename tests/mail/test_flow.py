@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from datetime import datetime
 from types import ModuleType
 
 import pytest
@@ -28,6 +29,8 @@ def test_send_outbox_flow(fresh_db: str, prefect_harness: None) -> None:
         ids = add_leads(s, emails)
         queue_messages(s, ids, emails)
     flows = _flows_send()
+    early = flows.send_outbox(now=datetime(2000, 1, 1))  # nothing is due yet in 2000
+    assert early["claimed"] == 0
     first = flows.send_outbox(limit=2)
     assert (first["claimed"], first["sent"]) == (2, 2)
     rest = flows.send_outbox()

@@ -76,14 +76,23 @@ def test_reconcile_follows_the_journal(session: Session, tmp_path: Path) -> None
     journal.data_started(ids[2])
     journal.result(ids[2], "failed_temp")
     journal.close(delete=False)  # ids[3]: never transmitted
-    report = outbox.reconcile(session, journal_dir=tmp_path, now=NOW + timedelta(minutes=1))
+    later = NOW + timedelta(minutes=1)
+    report = outbox.reconcile(session, journal_dir=tmp_path, now=later)
     assert (report.sent, report.unknown, report.requeued) == (1, 1, 2)
     assert _status(session) == {
         ids[0]: "sent",
         ids[1]: "unknown",
-        ids[2]: "queued",
-        ids[3]: "queued",
+        ids[2]: "failed_temp",  # a definite 4xx: the attempt counts, the backoff applies
+        ids[3]: "queued",  # never transmitted: given back, its attempt not spent
     }
+    rows = {r.id: r for r in session.scalars(select(OutboxMessage))}
+    assert rows[ids[2]].attempts == 1 and rows[ids[2]].next_attempt_at >= later + timedelta(
+        seconds=29
+    )
+    assert rows[ids[3]].attempts == 0 and rows[ids[3]].next_attempt_at <= NOW
+    # due again at once, in its old place: nothing was spent
+    again = outbox.claim(session, worker="w2", limit=5, now=later)
+    assert [(r.id, r.attempts) for r in again] == [(ids[3], 1)]
 
 
 def test_journal_result_lines_wait_for_the_next_data_line_or_flush(
@@ -106,7 +115,8 @@ def test_journal_result_lines_wait_for_the_next_data_line_or_flush(
     journal.result(ids[2], "sent")  # never written: the sender is "killed" here
     report = outbox.reconcile(session, journal_dir=tmp_path, now=NOW + timedelta(minutes=1))
     assert (report.sent, report.unknown, report.requeued) == (1, 1, 1)
-    assert _status(session) == {ids[0]: "sent", ids[1]: "queued", ids[2]: "unknown"}
+    # the 5xx answer was never recorded: asked again later (it counts, so the backoff applies)
+    assert _status(session) == {ids[0]: "sent", ids[1]: "failed_temp", ids[2]: "unknown"}
 
 
 def test_reconcile_without_journal_never_resends(session: Session, tmp_path: Path) -> None:
@@ -120,6 +130,8 @@ def test_reconcile_without_journal_never_resends(session: Session, tmp_path: Pat
     assert set(_status(session).values()) == {"unknown"}
     assert outbox.requeue(session, ids=[ids[0]], status="unknown", now=NOW) == 1
     assert _status(session)[ids[0]] == "queued"
+    requeued = session.get(OutboxMessage, ids[0])
+    assert requeued is not None and requeued.attempts == 0  # a person's fresh start
 
 
 def test_backoff_grows_with_jitter_and_gives_up() -> None:

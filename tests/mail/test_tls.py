@@ -14,10 +14,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from mail_support import ScriptedHandler, add_leads, free_port, queue_messages
+from sqlalchemy import select
 
 from nurture.config import get_settings
+from nurture.db.mail import OutboxMessage
 from nurture.db.session import session_scope
-from nurture.mail.sender import send_due
+from nurture.errors import TemporaryDeliveryError
+from nurture.mail import send_due
 
 
 def _tls_context(tmp_path: Path) -> ssl.SSLContext:
@@ -73,18 +76,12 @@ def test_starttls_and_auth(fresh_db: str, tmp_path: Path, monkeypatch) -> None:
         bad = f"smtp://nurture:wrong@127.0.0.1:{port}?starttls=true&verify=false&timeout=2"
         monkeypatch.setenv("NURTURE_SMTP_URL", bad)
         get_settings.cache_clear()
-        refused = send_due()
-        assert (refused.sent, refused.failed_temp) == (0, 2)  # bad password: retried later
-        from sqlalchemy import update
-
-        from nurture.db.mail import OutboxMessage
-
+        # a bad password is the server refusing us, not the messages: one line, none spent
+        with pytest.raises(TemporaryDeliveryError, match="unreachable"):
+            send_due()
         with session_scope() as s:
-            s.execute(
-                update(OutboxMessage).values(
-                    next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-                )
-            )
+            rows = [(m.status, m.attempts) for m in s.scalars(select(OutboxMessage))]
+        assert rows == [("queued", 0), ("queued", 0)]
         good = f"smtp://nurture:p%40ss%3Aword@127.0.0.1:{port}?starttls=true&verify=false"
         monkeypatch.setenv("NURTURE_SMTP_URL", good)
         get_settings.cache_clear()

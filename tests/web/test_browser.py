@@ -1,86 +1,162 @@
-"""One real browser (Debian chromium through Playwright): open the confirmation page served
-by uvicorn and press the button."""
+"""Real browser tests (Debian chromium through Playwright): they run, not skip, under CI.
+
+Each keeps screenshots of the pages it visits under ``tests/web/screenshots/``.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
-from mail_support import add_leads, free_port
+from browser import DESKTOP, PHONE, chromium, serve, shoot, sign_in
+from web_support import ACCOUNTS, PASSWORD, World, add_campaign_and_import
 
 from nurture.config import get_settings
 from nurture.db.leads import Lead
 from nurture.db.session import session_scope
-from nurture.mail.tokens import make_token
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _require_chromium() -> None:
-    if os.path.exists(CHROMIUM) or shutil.which("chromium"):
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("Debian chromium is missing under CI (apt-get install chromium)")
-    pytest.skip("Debian chromium is not installed")
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
 
 @pytest.fixture()
-def web_url(fresh_db: str) -> Iterator[str]:
-    from nurture.web.app import create_app
+def site(app: Any, world: World) -> Iterator[str]:
+    with serve(app) as base:
+        yield base
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+
+@pytest.fixture()
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+def test_manager_signs_in_and_sees_the_overdue_task(site: str, browser: Any, world: World) -> None:
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(site + "/")
+    assert "/login" in page.url  # no session: the sign-in form
+    shoot(page, "login")
+    sign_in(page, site, ACCOUNTS["manager"], PASSWORD)
+    overdue = page.locator("#overdue")
+    assert "Call back maria overdue" in overdue.inner_text()
+    assert "Call back mark" not in page.content()
+    shoot(page, "my-day")
+    phone = browser.new_page(viewport=PHONE)
+    sign_in(phone, site, ACCOUNTS["manager"], PASSWORD)
+    shoot(phone, "my-day-phone")
+    page.click("#sign-out")
+    page.wait_for_url("**/login**")
+
+
+def test_marketing_uploads_a_list_and_downloads_its_quarantine(
+    site: str, browser: Any, world: World, tmp_path: Path
+) -> None:
+    add_campaign_and_import(world, tmp_path)
+    upload = tmp_path / "expo-2026.csv"
+    upload.write_text(
+        "email,first_name,last_name,company\n"
+        "vera@new.ru,Vera,New,Omega\n"
+        "broken@@address,Bad,Row,Sigma\n",
+        encoding="utf-8",
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
+    sign_in(page, site, ACCOUNTS["marketing"], PASSWORD)
+    assert page.url.endswith("/campaigns")
+    shoot(page, "campaigns")
+    page.click(f"a[href='/campaigns/{world.campaign}']")
+    shoot(page, "campaign")
+    page.goto(f"{site}/campaigns/{world.campaign}/preview/welcome")
+    page.wait_for_selector("#preview-ru iframe")
+    shoot(page, "campaign-preview")
+    page.goto(site + "/imports")
+    page.set_input_files("input[name=file]", str(upload))
+    page.fill("input[name=event]", "Expo 2026")
+    page.select_option("select[name=kind]", "exhibition")
+    page.click("#import")
+    page.wait_for_selector("#summary")
+    assert page.inner_text("#n-quarantined") == "1" and page.inner_text("#n-created") == "1"
+    shoot(page, "import-summary")
+    with page.expect_download() as info:
+        page.click("#quarantine-csv")
+    saved = tmp_path / "quarantine.csv"
+    info.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8-sig")
+    assert "broken@@address" in text and "_reasons" in text
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_confirmation_page_button_unsubscribes_in_chromium(web_url: str) -> None:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
+def test_unsubscribe_confirmation_button_unsubscribes(site: str, browser: Any) -> None:
+    from mail_support import add_leads
+
+    from nurture.mail.tokens import make_token
 
     with session_scope() as s:
         (lead_id,) = add_leads(s, ["browser@example.com"])
     token = make_token("browser@example.com", secret=get_settings().secret_key, lead_id=lead_id)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{web_url}/unsubscribe/{token}")
-            assert "browser@example.com" in page.content()
-            with session_scope() as s:
-                lead = s.get(Lead, lead_id)
-                assert lead is not None and lead.unsubscribed_at is None  # GET changed nothing
-            page.click("#unsubscribe")
-            page.wait_for_selector("#done", timeout=15000)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    page.goto(f"{site}/unsubscribe/{token}")
+    assert "browser@example.com" in page.content()
+    with session_scope() as s:
+        lead = s.get(Lead, lead_id)
+        assert lead is not None and lead.unsubscribed_at is None  # GET changed nothing
+    page.click("#unsubscribe")
+    page.wait_for_selector("#done", timeout=15000)
     with session_scope() as s:
         lead = s.get(Lead, lead_id)
         assert lead is not None and lead.unsubscribed_at is not None
+
+
+def test_manager_completes_the_overdue_task_and_the_timeline_shows_it(
+    site: str, browser: Any, world: World
+) -> None:
+    task_id = world.tasks["maria-overdue"]
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, site, ACCOUNTS["manager"], PASSWORD)
+    card = page.locator(f"#task-{task_id}")
+    card.locator("details.act summary").first.click()
+    card.locator("input[name=outcome__result]").fill("interested: demo next week")
+    card.locator("textarea[name=note]").fill("spoke to the CTO")
+    shoot(page, "my-day-complete-form")
+    card.locator("button.complete").click()
+    page.wait_for_selector(f"#task-{task_id}.closed")  # htmx swapped the card in place
+    shoot(page, "my-day-completed")
+    page.click(f"#task-{task_id} a.lead-link")
+    page.wait_for_selector("#timeline")
+    timeline = page.inner_text("#timeline")
+    assert "interested: demo next week" in timeline
+    shoot(page, "lead-card")
+    # another manager's lead is not reachable, by link or by typing its address
+    response = page.goto(f"{site}/leads/{world.leads['mark']}")
+    assert response is not None and response.status == 404
+    shoot(page, "lead-not-yours")
+    page.goto(site + "/calendar?view=month")
+    page.wait_for_selector("#calendar")
+    assert "Send offer maria later" in page.inner_text("#calendar")
+    shoot(page, "calendar-month")
+    page.goto(site + "/calendar")
+    shoot(page, "calendar-week")
+
+
+def test_supervisor_reassigns_an_overdue_task(site: str, browser: Any, world: World) -> None:
+    task_id = world.tasks["maria-overdue"]
+    page = browser.new_page(viewport=DESKTOP)
+    sign_in(page, site, ACCOUNTS["supervisor"], PASSWORD)
+    page.goto(site + "/team")
+    shoot(page, "team-board")
+    card = page.locator(f"#task-{task_id}")
+    card.locator("select[name=to]").select_option("mark@example.ru")
+    card.locator("input[name=reason]").fill("Maria is at the exhibition all week")
+    card.locator("button.reassign").click()
+    page.wait_for_function(
+        f"document.querySelector('#task-{task_id}').innerText.includes('Mark Other')"
+    )
+    shoot(page, "team-board-reassigned")
+    from nurture.db.cadence import Task
+
+    with session_scope() as s:
+        task = s.get(Task, task_id)
+        assert task is not None and task.manager_id == world.managers["mark@example.ru"]
+    phone = browser.new_page(viewport=PHONE)
+    sign_in(phone, site, ACCOUNTS["supervisor"], PASSWORD)
+    phone.goto(site + "/team")
+    shoot(phone, "team-board-phone")
