@@ -41,6 +41,7 @@ PROCESS = "Nurture and the sales process"
 MAIL = "E-mail"
 SCORING = "Scoring"
 WEB = "Web app"
+ANALYTICS = "Analytics"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ COMMANDS: dict[str, Entry] = {
         "nurture.web.commands", "Web accounts: add, list, disable; calendar feed URLs.", WEB
     ),
     "apikeys": Entry("nurture.web.commands", "API keys for web forms and integrations.", WEB),
+    "report": Entry(
+        "nurture.analytics.commands",
+        "Sales analytics: funnel, time in stage, speed to lead, sequences that convert.",
+        ANALYTICS,
+    ),
     "score": Entry(
         "nurture.scoring.commands",
         "Lead scoring: train, evaluate, score leads, rank dormant leads by value.",
