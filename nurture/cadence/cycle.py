@@ -5,6 +5,11 @@ statuses from the outbox and tasks, apply stop rules, enrol (events, dormant cus
 plan due touches (queue e-mails, create owner tasks), run the playbooks' escalations
 (escalation digests, daily digests, fallback e-mails), then measure coverage and repair
 gaps. Every step is idempotent, so two runs at the same ``now`` do nothing more than one.
+
+Each campaign's stop rules, enrolment and planning run under a
+:class:`~nurture.cadence.guard.CampaignGuard`: when a campaign fails, that step's writes for
+it are rolled back, it sits out the rest of the cycle and is reported in
+``CycleSummary.failed_campaigns``; the other campaigns go on.
 """
 
 from __future__ import annotations
@@ -13,15 +18,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from nurture.cadence import coverage, dormant, planner
+from nurture.cadence import coverage, dormant, enrolment, planner, stops
 from nurture.cadence.campaigns import load_specs
-from nurture.db.cadence import Task
+from nurture.cadence.guard import CampaignGuard
+from nurture.db.cadence import Campaign, Task
 from nurture.db.leads import Lead
-
-CYCLE_LOCK_KEY = 0x4E55525455524501  # "NURTURE" + 1: one nurture cycle at a time
+from nurture.db.sql import advisory_xact_lock
 
 
 @dataclass
@@ -45,6 +50,8 @@ class CycleSummary:
     uncovered_found: int = 0
     untouched_over_30d_found: int = 0
     repaired: dict[str, int] = field(default_factory=dict)
+    #: campaigns rolled back and skipped in this cycle: slug -> one line of why
+    failed_campaigns: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -103,10 +110,12 @@ def fire_escalations(session: Session, *, now: datetime) -> tuple[int, int]:
 
 
 def serialise(session: Session) -> None:
-    """Two cycles never interleave: a transaction-scoped advisory lock on PostgreSQL (SQLite
-    already serialises writers). Unique keys keep even an unlocked overlap harmless."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CYCLE_LOCK_KEY})
+    """Two cycles never interleave: a transaction-scoped lock on PostgreSQL, and on SQLite a
+    write as the first statement, which takes the database's write lock for the whole
+    transaction (a cycle that first read and later wrote could find another writer's
+    commit in between and fail). Unique keys keep even an unlocked overlap harmless."""
+    advisory_xact_lock(session, "cycle")
+    session.execute(update(Campaign).where(Campaign.id < 0).values(priority=Campaign.priority))
 
 
 def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
@@ -114,20 +123,22 @@ def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
     serialise(session)
     summary = CycleSummary(now=now)
     summary.routed = route(session, now=now)
-    specs = load_specs(session)
-    planner.sync_touch_status(session)
-    summary.stopped = planner.apply_stop_rules(session, specs, now=now)
-    summary.enrolled = planner.enrol_automatic(session, specs, now=now)
-    again = dormant.reengage(session, specs, now=now)
+    guard = CampaignGuard(session)
+    specs = load_specs(session, guard=guard)
+    stops.sync_touch_status(session)
+    summary.stopped = stops.apply_stop_rules(session, specs, now=now, guard=guard)
+    summary.enrolled = enrolment.enrol_automatic(session, specs, now=now, guard=guard)
+    again = dormant.reengage(session, specs, now=now, guard=guard)
     summary.reengaged = again["reengaged"]
     summary.reengage_waiting = again["waiting"]
-    plan = planner.plan_due(session, specs, now=now)
+    plan = planner.plan_due(session, specs, now=now, guard=guard)
     summary.planned = plan.planned
     summary.skipped = plan.skipped
     summary.shifted = plan.shifted
     summary.completed = plan.completed
     summary.emails_queued = plan.emails_queued
     summary.tasks_created = plan.tasks_created
+    summary.failed_campaigns = dict(guard.failed)
     assign_task_owners(session)
     summary.escalations, summary.escalations_without_supervisor = fire_escalations(session, now=now)
     found = coverage.report(session, now=now, first_touch=False)
@@ -162,6 +173,16 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         ("found untouched > 30 days", summary.get("untouched_over_30d_found")),
         ("repaired", summary.get("repaired")),
     ]
+    failed: dict[str, str] = summary.get("failed_campaigns") or {}
+    rows.append(("failed campaigns (rolled back, skipped)", len(failed)))
     lines = [f"# Nurture cycle at {summary.get('now')}", "", "| | |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
+    lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
+    if failed:
+        lines += ["", "## Failed campaigns", "", "| campaign | why |", "|---|---|"]
+        lines += [f"| {_cell(slug)} | {_cell(why)} |" for slug, why in sorted(failed.items())]
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    """A value as one Markdown table cell (no line breaks, no column separators)."""
+    return " ".join(str(value).split()).replace("|", "\\|")

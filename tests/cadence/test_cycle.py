@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from nurture.cadence.campaigns import load_specs
 from nurture.cadence.caps import Cap, respects
 from nurture.cadence.cycle import run_cycle
+from nurture.cadence.enrolment import enrol
 from nurture.cadence.filters import compile_filter
-from nurture.cadence.planner import enrol
 from nurture.config import get_settings
 from nurture.db.cadence import Campaign, Engagement, Enrollment, Task, Touch
 from nurture.db.leads import Lead
