@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import Report, drop_pg_schema, new_pg_schema, timed
 
-from nurture.cadence import planner
+from nurture.cadence import planner, scratch
 from nurture.cadence.campaigns import load_specs, read_campaign_file, save_campaign
 from nurture.config import PROJECT_ROOT
 from nurture.db.session import init_db, make_engine
@@ -118,7 +118,7 @@ def populate(engine: Engine, rows: int) -> None:
         # a live database is checkpointed (every 1,000 pages by default); without this the
         # populating transaction stays in the WAL, nothing the bench does restarts it (every
         # variant rolls back), and each page read of every variant goes through the WAL
-        # index: plan/baseline then jumped between 2.8x and 3.05x from one run to the next
+        # index, and the ratio wanders from one run to the next
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     if dialect == "postgresql":
@@ -166,7 +166,7 @@ def measure(engine: Engine, repeat: int = 3) -> dict[str, float | int | str]:
         # the same connection settings the planner uses (on SQLite its page cache size):
         # the floor must not be handicapped
         with Session(engine) as s:
-            with planner.sqlite_cache(s), timed() as t:
+            with scratch.page_cache(s), timed() as t:
                 res = s.execute(text(BASELINE), {"now": NOW, "horizon": horizon})
             out["due_rows"] = int(res.rowcount or 0)  # type: ignore[attr-defined]
             baselines.append(t.seconds)
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
         "--no-vacuum",
         action="store_true",
         help="PostgreSQL: do not vacuum between variants (each then pays for the dead rows "
-        "of the rolled-back ones before it, as before 2026-11-29).",
+        "of the rolled-back ones before it).",
     )
     args = parser.parse_args(argv)
     global VACUUM_BETWEEN

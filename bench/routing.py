@@ -2,8 +2,8 @@
 
 Leads are generated with one bulk INSERT ... SELECT (recursive CTE on SQLite,
 generate_series on PostgreSQL) against the team of examples/team.yaml (capacities raised so
-that nobody overflows). Routing writes owners, the assignment log, one first-contact task
-per lead and one digest per manager. Printed: leads/s and the RATIO to an "intake floor"
+that nobody overflows). Routing writes owners, the assignment log and one first-contact task
+per lead. Printed: leads/s and the RATIO to an "intake floor"
 measured in the same run on the same machine: pandas.read_csv of an equivalent CSV plus a raw
 sqlite3 executemany of its rows (the least any importer of those rows must spend).
 
@@ -29,9 +29,7 @@ from common import Report, drop_pg_schema, new_pg_schema, peak_rss_mb, timed
 
 from nurture.db import Assignment, Lead, Task
 from nurture.db.session import init_db, make_engine, session_scope
-from nurture.routing import route_unassigned
-from nurture.routing.admin import apply_team_file
-from nurture.routing.config import load_team_file
+from nurture.routing import apply_team_file, load_team_file, route_unassigned
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
@@ -151,7 +149,6 @@ def main() -> None:
         step="route_unassigned",
         seconds=routing.seconds,
         leads_per_s=route_rate,
-        digests=summary.digests,
         max_per_manager=max(summary.by_manager.values()),
     )
     report.add(

@@ -3,8 +3,9 @@ owner tasks, escalate missed hard deadlines, repair coverage).
 
 The cycle is one database transaction, idempotent at the same ``now`` and serialised
 between workers (see nurture/cadence/cycle.py), so an overlapping or retried run plans
-nothing twice. ``prefect.yaml`` schedules it; ``now`` (ISO date-time) makes a run replay
-a given moment.
+nothing twice. A campaign that fails is rolled back and skipped while the others run: the
+run logs a warning and the artifact lists it. ``prefect.yaml`` schedules it; ``now`` (ISO
+date-time) makes a run replay a given moment.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 @task(cache_policy=NO_CACHE)
 def run_one_cycle(now: str | None) -> dict[str, Any]:
     """Run the cycle in its own transaction and return its summary."""
-    from nurture.cadence.cycle import run_cycle
+    from nurture.cadence import run_cycle
     from nurture.cli_support import parse_now
     from nurture.db.session import session_scope
 
@@ -30,7 +31,7 @@ def run_one_cycle(now: str | None) -> dict[str, Any]:
 @task(cache_policy=NO_CACHE)
 def publish_summary(summary: dict[str, Any]) -> str:
     """Publish the cycle's summary as a Prefect Markdown artifact."""
-    from nurture.cadence.cycle import summary_markdown
+    from nurture.cadence import summary_markdown
 
     markdown = summary_markdown(summary)
     create_markdown_artifact(key="nurture-cycle", markdown=markdown, description="Nurture cycle")
@@ -41,7 +42,10 @@ def publish_summary(summary: dict[str, Any]) -> str:
 def nurture_cycle(now: str | None = None) -> dict[str, Any]:
     """One nurture cycle at ``now`` (default: the current time)."""
     summary = run_one_cycle(now)
-    get_run_logger().info(
+    logger = get_run_logger()
+    for slug, why in sorted(summary["failed_campaigns"].items()):
+        logger.warning("campaign %s rolled back and skipped in this cycle: %s", slug, why)
+    logger.info(
         "planned %s touches, queued %s e-mails, %s tasks, %s escalations; next step %.1f%%",
         summary["planned"],
         summary["emails_queued"],

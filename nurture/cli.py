@@ -41,6 +41,7 @@ PROCESS = "Nurture and the sales process"
 MAIL = "E-mail"
 SCORING = "Scoring"
 WEB = "Web app"
+ANALYTICS = "Analytics"
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,31 @@ COMMANDS: dict[str, Entry] = {
         "Tasks of managers: list, complete with an outcome, reschedule, reassign.",
         PROCESS,
     ),
+    "playbook": Entry(
+        "nurture.playbooks.deal_commands",
+        "Sales playbooks: validate and load YAML files, versions, role pools.",
+        PROCESS,
+    ),
+    "deal": Entry(
+        "nurture.playbooks.deal_commands",
+        "Deals: open one on a playbook, show, advance, list stalled ones.",
+        PROCESS,
+    ),
+    "doc": Entry(
+        "nurture.playbooks.deal_commands",
+        "Documents of deals: render to HTML and PDF, approve, reject, send.",
+        PROCESS,
+    ),
+    "requests": Entry(
+        "nurture.playbooks.deal_commands",
+        "Requests to other systems (finance, production, support): status, dead letters.",
+        PROCESS,
+    ),
+    "escalate": Entry(
+        "nurture.playbooks.deal_commands",
+        "Escalate missed deadlines, report stalled deals, daily digests, automated steps.",
+        PROCESS,
+    ),
     "send": Entry(
         "nurture.mail.commands", "Send every due e-mail once (SMTP or the file outbox).", MAIL
     ),
@@ -122,6 +148,11 @@ COMMANDS: dict[str, Entry] = {
         "nurture.web.commands", "Web accounts: add, list, disable; calendar feed URLs.", WEB
     ),
     "apikeys": Entry("nurture.web.commands", "API keys for web forms and integrations.", WEB),
+    "report": Entry(
+        "nurture.analytics.commands",
+        "Sales analytics: funnel, time in stage, speed to lead, sequences that convert.",
+        ANALYTICS,
+    ),
     "score": Entry(
         "nurture.scoring.commands",
         "Lead scoring: train, evaluate, score leads, rank dormant leads by value.",

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import func, select
 
 from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
-from nurture.errors import ConfigError, InputError, NotFoundError
+from nurture.errors import ConfigError, InputError
 from nurture.text import count
 
 campaign_app = typer.Typer(help="Nurture campaigns: load YAML files, list them, enrol leads.")
@@ -27,9 +26,11 @@ def campaign_load(
 ) -> None:
     """Validate and load campaign files (insert or update by slug; safe to run twice).
 
-    A broken file is reported on one line naming the file and line; the others still load.
+    Every problem of a broken file is reported on its own line naming the file and the
+    line (exit 2); the other files still load.
     """
-    from nurture.cadence.campaigns import read_campaign_file, save_campaign
+    from nurture.cadence import read_campaign_file, save_campaign
+    from nurture.routing.yamlfile import problems_of
 
     loaded: list[dict[str, Any]] = []
     errors: list[str] = []
@@ -38,7 +39,7 @@ def campaign_load(
         try:
             specs.append(read_campaign_file(path))
         except ConfigError as exc:
-            errors.append(exc.format_message())
+            errors.extend(p.format_message() for p in problems_of(exc))
     if specs:
         with cli_session() as session:
             for spec in specs:
@@ -67,6 +68,8 @@ def campaign_load(
 @campaign_app.command("list")
 def campaign_list(json_out: bool = JsonOption) -> None:
     """Campaigns with their priority, steps and enrolments by status."""
+    from sqlalchemy import func, select
+
     from nurture.db.cadence import Campaign, CampaignStep, Enrollment
 
     with cli_session() as session:
@@ -125,18 +128,21 @@ def campaign_enroll(
 
     Leads already active in the campaign are left alone; finished ones start a new cycle.
     """
-    from nurture.cadence.campaigns import CampaignSpec
-    from nurture.cadence.filters import compile_filter
-    from nurture.cadence.planner import enrol
+    from sqlalchemy import select
+
+    from nurture.cadence import compile_filter, enrol, spec_of
+    from nurture.cadence.campaigns import SLUG
     from nurture.db.cadence import Campaign
 
     condition = compile_filter(where)
     moment = parse_now(now)
     with cli_session() as session:
-        campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
+        campaign = None
+        if SLUG.match(slug):
+            campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
         if campaign is None:
-            raise NotFoundError(f"no campaign {slug!r} (see `nurture campaign list`)")
-        spec = CampaignSpec.model_validate(campaign.definition)
+            raise InputError(f"no campaign {slug!r} (see `nurture campaign list`)")
+        spec = spec_of(campaign)
         n = enrol(session, campaign, spec, now=moment, condition=condition, first_time_only=False)
     if json_out:
         print_json({"campaign": slug, "enrolled": n, "where": where})
@@ -150,7 +156,7 @@ def purchases_import(
     json_out: bool = JsonOption,
 ) -> None:
     """Import purchases (idempotent); buyers become converted and stop their campaigns."""
-    from nurture.cadence.purchases import import_purchases
+    from nurture.cadence import import_purchases
 
     with cli_session() as session:
         result = import_purchases(session, file)
@@ -170,9 +176,10 @@ def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> Non
     """Run one nurture cycle (idempotent at the same --now).
 
     Route, stop, enrol, plan touches, queue e-mails, create tasks, escalate missed hard
-    deadlines, repair coverage.
+    deadlines, repair coverage. A campaign that fails is rolled back and skipped (one line
+    on stderr each, `failed_campaigns` in --json); the other campaigns still run.
     """
-    from nurture.cadence.cycle import run_cycle
+    from nurture.cadence import run_cycle
 
     moment = parse_now(now)
     with cli_session() as session:
@@ -200,6 +207,11 @@ def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> Non
             f"  repaired:    found {s.uncovered_found} without next step and "
             f"{s.untouched_over_30d_found} untouched > 30 days; created {_fmt(s.repaired)}"
         )
+    if s.failed_campaigns:
+        names = ", ".join(sorted(s.failed_campaigns))
+        typer.echo(f"  failed:      {names} (rolled back and skipped; the others ran)")
+    for slug, why in sorted(s.failed_campaigns.items()):
+        typer.echo(f"nurture: campaign {slug!r} skipped in this cycle: {why}", err=True)
 
 
 def _fmt(counts: dict[str, int]) -> str:
@@ -216,20 +228,23 @@ def coverage_command(
     Open leads, first touch within 24 h, next step scheduled, and leads untouched for more
     than 30 days (must be none).
     """
-    from nurture.cadence.coverage import report
+    from nurture.cadence import coverage_report
 
     moment = parse_now(now)
     with cli_session() as session:
-        rep = report(session, now=moment)
+        rep = coverage_report(session, now=moment)
     if json_out:
         print_json(rep.as_dict())
         return
     typer.echo(f"coverage at {moment:%Y-%m-%d %H:%M} UTC")
     typer.echo(f"  open leads:                {rep.open_leads}")
-    typer.echo(
-        f"  first touch within 24 h:   {rep.first_touch_24h_share or 0:.1%} "
-        f"(of {rep.first_touch_eligible} older than a day)"
-    )
+    if rep.first_touch_eligible:
+        typer.echo(
+            f"  first touch within 24 h:   {rep.first_touch_24h_share or 0:.1%} "
+            f"(of {count(rep.first_touch_eligible, 'lead')} older than a day)"
+        )
+    else:
+        typer.echo("  first touch within 24 h:   n/a (no lead is a day old yet)")
     typer.echo(f"  next step scheduled:       {rep.next_step_share:.1%}")
     typer.echo(f"  untouched over 30 days:    {len(rep.untouched_over_30d)}")
     if rep.untouched_over_30d:
@@ -243,9 +258,44 @@ def coverage_command(
 def _parse_step(text: str) -> timedelta:
     m = re.fullmatch(r"\s*(\d+)\s*([dh])\s*", text)
     if not m or int(m.group(1)) == 0:
-        raise InputError(f"--step {text!r}: use e.g. 1d or 6h", field="step")
+        raise InputError(f"--step {text!r} is not a duration: use e.g. 1d or 6h")
     n = int(m.group(1))
     return timedelta(days=n) if m.group(2) == "d" else timedelta(hours=n)
+
+
+def _scratch_engine(url: str) -> Any:
+    """An engine on the empty database ``--database`` names, schema created; a URL that
+    is not one, a database that cannot be opened or one that holds leads is the user's
+    mistake (one line, the password never shown)."""
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from nurture.db.leads import Lead
+    from nurture.db.session import init_db, make_engine
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+        engine = make_engine(url)
+    except (ArgumentError, ValueError, ImportError):
+        raise InputError("--database is not a database URL (e.g. sqlite:///sim.db)") from None
+    try:
+        held = 0
+        if inspect(engine).has_table(Lead.__tablename__):  # looked at before any migration
+            with engine.connect() as conn:
+                held = conn.execute(select(func.count()).select_from(Lead)).scalar_one()
+        if not held:
+            init_db(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise InputError(f"--database {shown}: cannot use it: {reason}") from None
+    if held:
+        engine.dispose()
+        raise InputError(
+            f"--database {shown} holds {count(held, 'lead')}: simulate needs an empty one"
+        )
+    return engine
 
 
 def simulate_command(
@@ -271,17 +321,17 @@ def simulate_command(
     from rich.progress import Progress
 
     from nurture.cadence.simulate import DEFAULT_CAMPAIGNS, DayRow, simulate
-    from nurture.db.session import init_db, make_engine
 
     try:
         first = date.fromisoformat(start)
     except ValueError as exc:
-        raise InputError(f"--start {start!r} is not a date (YYYY-MM-DD)", field="start") from exc
+        raise InputError(f"--start {start!r} is not a date: use YYYY-MM-DD") from exc
     delta = _parse_step(step)
+    if campaigns is not None and not any(campaigns.glob("*.yaml")):
+        raise InputError(f"--campaigns {str(campaigns)!r} is not a folder of campaign files")
     with tempfile.TemporaryDirectory(prefix="nurture-sim-") as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'sim.db'}"
-        engine = make_engine(url)
-        init_db(engine)
+        engine = _scratch_engine(url)
         rows: list[DayRow] = []
         total_steps = int(timedelta(days=days) / delta)
         with Progress(disable=json_out, transient=True) as progress:

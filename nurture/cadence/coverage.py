@@ -7,7 +7,8 @@ that was not skipped, a completed task, or a recorded activity. The report gives
 
 - ``open_leads``;
 - ``first_touch_24h_share``: of open leads older than 24 h, the share whose first touch was
-  scheduled (or first task created) within 24 h of their intake;
+  scheduled (or first task created) within 24 h of their intake (None while no open lead is
+  a day old);
 - ``next_step_share``: the share of open leads that are covered;
 - ``untouched_over_30d``: ids of open leads older than 30 days not touched in the last 30.
 
@@ -35,8 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from nurture.cadence.planner import affected, ts
 from nurture.cadence.sqlfuncs import add_days
+from nurture.cadence.statements import affected, ts
 from nurture.db.cadence import Enrollment, Task, Touch
 from nurture.db.leads import Lead
 from nurture.db.sql import TASK_INSERT_COLUMNS, dialect_insert
@@ -177,9 +178,8 @@ def report(session: Session, *, now: datetime, first_touch: bool = True) -> Cove
         open_leads=open_leads,
         covered=covered,
         next_step_share=round(covered / open_leads, 6) if open_leads else 1.0,
-        first_touch_24h_share=(round(fast / eligible_n, 6) if eligible_n else 1.0)
-        if first_touch
-        else None,
+        # no lead a day old yet: no share to give (None, "n/a"), not 100% of nothing
+        first_touch_24h_share=round(fast / eligible_n, 6) if first_touch and eligible_n else None,
         first_touch_eligible=eligible_n,
         untouched_over_30d=[int(r[0]) for r in rows if r[4]],
         uncovered=[int(r[0]) for r in rows if not r[1]],

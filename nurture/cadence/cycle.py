@@ -2,9 +2,14 @@
 
 Order: route unassigned leads (when the routing capability is installed), sync touch
 statuses from the outbox and tasks, apply stop rules, enrol (events, dormant customers),
-plan due touches (queue e-mails, create owner tasks), fire escalations of missed hard
-deadlines, then measure coverage and repair gaps. Every step is idempotent, so two runs at
-the same ``now`` do nothing more than one.
+plan due touches (queue e-mails, create owner tasks), run the playbooks' escalations
+(escalation digests, daily digests, fallback e-mails), then measure coverage and repair
+gaps. Every step is idempotent, so two runs at the same ``now`` do nothing more than one.
+
+Each campaign's stop rules, enrolment and planning run under a
+:class:`~nurture.cadence.guard.CampaignGuard`: when a campaign fails, that step's writes for
+it are rolled back, it sits out the rest of the cycle and is reported in
+``CycleSummary.failed_campaigns``; the other campaigns go on.
 """
 
 from __future__ import annotations
@@ -13,18 +18,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from nurture.cadence import coverage, dormant, planner
+from nurture.cadence import coverage, dormant, enrolment, planner, stops
 from nurture.cadence.campaigns import load_specs
-from nurture.config import get_settings
-from nurture.db.cadence import Task
+from nurture.cadence.guard import CampaignGuard
+from nurture.db.cadence import Campaign, Task
 from nurture.db.leads import Lead
-from nurture.db.sql import dialect_insert
-from nurture.db.team import Manager, Team
-
-CYCLE_LOCK_KEY = 0x4E55525455524501  # "NURTURE" + 1: one nurture cycle at a time
+from nurture.db.sql import advisory_xact_lock
 
 
 @dataclass
@@ -48,6 +50,8 @@ class CycleSummary:
     uncovered_found: int = 0
     untouched_over_30d_found: int = 0
     repaired: dict[str, int] = field(default_factory=dict)
+    #: campaigns rolled back and skipped in this cycle: slug -> one line of why
+    failed_campaigns: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -94,100 +98,24 @@ def assign_task_owners(session: Session) -> None:
 
 
 def fire_escalations(session: Session, *, now: datetime) -> tuple[int, int]:
-    """Open hard-deadline tasks past due go to the team's supervisor (or the fallback
-    team's): ``escalated_at``/``escalated_to`` are set and a ``system/escalation`` e-mail
-    is queued (dedupe key ``escalation.<task id>``). Returns (escalated, no supervisor)."""
-    settings = get_settings()
-    fallback = session.scalars(
-        select(Team.supervisor_email)
-        .where(Team.is_fallback.is_(True), Team.supervisor_email.is_not(None))
-        .order_by(Team.id)
-        .limit(1)
-    ).first()
-    rows = session.execute(
-        select(
-            Task.id,
-            Task.lead_id,
-            Task.manager_id,
-            Task.kind,
-            Task.title,
-            Task.due_at,
-            Manager.name,
-            Manager.email,
-            Team.supervisor_email,
-        )
-        .select_from(Task)
-        .outerjoin(Manager, Manager.id == Task.manager_id)
-        .outerjoin(Team, Team.id == Manager.team_id)
-        .where(
-            Task.status == "open",
-            Task.deadline == "hard",
-            Task.due_at < now,
-            Task.escalated_at.is_(None),
-        )
-        .order_by(Task.id)
-    ).all()
-    messages: list[dict[str, Any]] = []
-    done: dict[str, list[int]] = {}
-    missing = 0
-    for task_id, lead_id, manager_id, kind, title, due_at, m_name, m_email, sup in rows:
-        supervisor = sup or fallback
-        if not supervisor:
-            missing += 1
-            continue
-        key = f"escalation.{task_id}"
-        messages.append(
-            {
-                "dedupe_key": key,
-                "message_id": f"<{key}@{settings.message_id_domain}>",
-                "kind": "system",
-                "lead_id": lead_id,
-                "manager_id": manager_id,
-                "campaign_slug": None,
-                "step": "escalation",
-                "template": "system/escalation",
-                "to_addr": supervisor,
-                "context": {
-                    "task": {
-                        "id": task_id,
-                        "kind": kind,
-                        "title": title,
-                        "due_at": due_at.isoformat(),
-                    },
-                    "owner": {"name": m_name, "email": m_email} if m_email else None,
-                    "supervisor_email": supervisor,
-                },
-                "status": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-        done.setdefault(supervisor, []).append(task_id)
-    from nurture.db.mail import OutboxMessage
+    """The playbooks capability's escalation run (``nurture.playbooks``): missed deadlines
+    escalate level by level, each level once, told in one digest per supervisor; stalled
+    deals reported; managers' daily digests and reminders; fallback e-mails to leads whose
+    call or reminder task is overdue past its campaign's grace (before coverage is measured
+    below). Returns (levels fired, levels waiting for someone to tell)."""
+    from nurture.playbooks import run_escalations
 
-    for i in range(0, len(messages), 1000):
-        session.execute(
-            dialect_insert(session, OutboxMessage)
-            .values(messages[i : i + 1000])
-            .on_conflict_do_nothing()
-        )
-    for supervisor, ids in done.items():
-        for i in range(0, len(ids), 1000):
-            session.execute(
-                update(Task)
-                .where(Task.id.in_(ids[i : i + 1000]), Task.escalated_at.is_(None))
-                .values(escalated_at=now, escalated_to=supervisor)
-                .execution_options(synchronize_session=False)
-            )
-    return len(messages), missing
+    done = run_escalations(session, now=now)
+    return done.escalated, done.without_recipient
 
 
 def serialise(session: Session) -> None:
-    """Two cycles never interleave: a transaction-scoped advisory lock on PostgreSQL (SQLite
-    already serialises writers). Unique keys keep even an unlocked overlap harmless."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CYCLE_LOCK_KEY})
+    """Two cycles never interleave: a transaction-scoped lock on PostgreSQL, and on SQLite a
+    write as the first statement, which takes the database's write lock for the whole
+    transaction (a cycle that first read and later wrote could find another writer's
+    commit in between and fail). Unique keys keep even an unlocked overlap harmless."""
+    advisory_xact_lock(session, "cycle")
+    session.execute(update(Campaign).where(Campaign.id < 0).values(priority=Campaign.priority))
 
 
 def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
@@ -195,20 +123,22 @@ def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
     serialise(session)
     summary = CycleSummary(now=now)
     summary.routed = route(session, now=now)
-    specs = load_specs(session)
-    planner.sync_touch_status(session)
-    summary.stopped = planner.apply_stop_rules(session, specs, now=now)
-    summary.enrolled = planner.enrol_automatic(session, specs, now=now)
-    again = dormant.reengage(session, specs, now=now)
+    guard = CampaignGuard(session)
+    specs = load_specs(session, guard=guard)
+    stops.sync_touch_status(session)
+    summary.stopped = stops.apply_stop_rules(session, specs, now=now, guard=guard)
+    summary.enrolled = enrolment.enrol_automatic(session, specs, now=now, guard=guard)
+    again = dormant.reengage(session, specs, now=now, guard=guard)
     summary.reengaged = again["reengaged"]
     summary.reengage_waiting = again["waiting"]
-    plan = planner.plan_due(session, specs, now=now)
+    plan = planner.plan_due(session, specs, now=now, guard=guard)
     summary.planned = plan.planned
     summary.skipped = plan.skipped
     summary.shifted = plan.shifted
     summary.completed = plan.completed
     summary.emails_queued = plan.emails_queued
     summary.tasks_created = plan.tasks_created
+    summary.failed_campaigns = dict(guard.failed)
     assign_task_owners(session)
     summary.escalations, summary.escalations_without_supervisor = fire_escalations(session, now=now)
     found = coverage.report(session, now=now, first_touch=False)
@@ -243,6 +173,16 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         ("found untouched > 30 days", summary.get("untouched_over_30d_found")),
         ("repaired", summary.get("repaired")),
     ]
+    failed: dict[str, str] = summary.get("failed_campaigns") or {}
+    rows.append(("failed campaigns (rolled back, skipped)", len(failed)))
     lines = [f"# Nurture cycle at {summary.get('now')}", "", "| | |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
+    lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
+    if failed:
+        lines += ["", "## Failed campaigns", "", "| campaign | why |", "|---|---|"]
+        lines += [f"| {_cell(slug)} | {_cell(why)} |" for slug, why in sorted(failed.items())]
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    """A value as one Markdown table cell (no line breaks, no column separators)."""
+    return " ".join(str(value).split()).replace("|", "\\|")

@@ -25,7 +25,8 @@ from sqlalchemy import exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from nurture.cadence.campaigns import CampaignSpec, text_for
-from nurture.cadence.planner import rowcount
+from nurture.cadence.guard import CampaignGuard
+from nurture.cadence.statements import rowcount
 from nurture.db.cadence import Campaign, Enrollment, Purchase, Task
 from nurture.db.leads import Lead
 from nurture.db.scoring import LeadScore
@@ -171,110 +172,124 @@ def suggested_letter(spec: CampaignSpec, language: str, fields: dict[str, Any]) 
 
 
 def reengage(
-    session: Session, specs: list[tuple[Campaign, CampaignSpec]], *, now: datetime
+    session: Session,
+    specs: list[tuple[Campaign, CampaignSpec]],
+    *,
+    now: datetime,
+    guard: CampaignGuard | None = None,
 ) -> dict[str, int]:
     """Enrol dormant customers into each re-engagement campaign, best first, within each
-    owner's capacity, and give the owner a ``reengage`` task. Returns counts."""
+    owner's capacity, and give the owner a ``reengage`` task. Returns counts. Each campaign
+    runs under ``guard`` (by default: errors propagate)."""
+    guard = guard or CampaignGuard(session, isolate=False)
     out = {"reengaged": 0, "waiting": 0}
-    for campaign, spec in specs:
+    for campaign, spec in guard.live(specs):
         if spec.dormant is None:
             continue
-        cands = candidates(session, campaign, spec, now=now)
-        if not cands:
-            continue
-        chosen, waiting = pick(rank(cands, now), owner_capacity(session, spec, now=now))
-        out["waiting"] += waiting
-        if not chosen:
-            continue
-        ids = [c.lead_id for c in chosen]
-        cycles: dict[int, int] = defaultdict(int)
-        for lead_id, cycle in session.execute(
-            select(Enrollment.lead_id, func.max(Enrollment.cycle))
-            .where(Enrollment.campaign_id == campaign.id, Enrollment.lead_id.in_(ids))
-            .group_by(Enrollment.lead_id)
-        ):
-            cycles[int(lead_id)] = int(cycle)
-        info = {
-            int(r[0]): r
-            for r in session.execute(
-                select(Lead.id, Lead.first_name, Lead.company, Lead.language).where(
-                    Lead.id.in_(ids)
-                )
-            )
-        }
-        last_product = dict(
-            session.execute(
-                select(Purchase.lead_id, func.max(Purchase.product))
-                .where(Purchase.lead_id.in_(ids))
-                .group_by(Purchase.lead_id)
-            ).all()
-        )
-        first_due = now + timedelta(days=spec.steps[0].delay_days)
-        enrol_rows = []
-        task_rows = []
-        for c in chosen:
-            cycle = cycles[c.lead_id] + 1
-            enrol_rows.append(
-                {
-                    "lead_id": c.lead_id,
-                    "campaign_id": campaign.id,
-                    "cycle": cycle,
-                    "status": "active",
-                    "next_position": 0,
-                    "next_due_at": first_due,
-                    "enrolled_at": now,
-                    "stop_reason": None,
-                    "finished_at": None,
-                }
-            )
-            _, first_name, company, language = info[c.lead_id]
-            lang = "ru" if language == "ru" else "en"
-            letter = suggested_letter(
-                spec,
-                lang,
-                {
-                    "first_name": first_name,
-                    "company": company,
-                    "product": last_product.get(c.lead_id) or "",
-                },
-            )
-            title = (
-                f"Вернуть клиента (ценность {c.predicted_value or rfm_score(c, now):,.0f})"
-                if lang == "ru"
-                else f"Win back this customer (value {c.predicted_value or rfm_score(c, now):,.0f})"
-            )
-            task_rows.append(
-                {
-                    "source_key": f"reengage.{c.lead_id}.{spec.slug}.{cycle}",
-                    "lead_id": c.lead_id,
-                    "manager_id": c.owner_id,
-                    "kind": "reengage",
-                    "title": title,
-                    "instructions": letter,
-                    "due_at": now + timedelta(days=2),
-                    "deadline": "recommended",
-                    "status": "open",
-                    "created_at": now,
-                    "outcome": None,
-                    "escalated_at": None,
-                    "escalated_to": None,
-                    "completed_at": None,
-                }
-            )
-        for i in range(0, len(enrol_rows), 1000):
-            res = session.execute(
-                dialect_insert(session, Enrollment)
-                .values(enrol_rows[i : i + 1000])
-                .on_conflict_do_nothing()
-                .execution_options(preserve_rowcount=True)
-            )
-            out["reengaged"] += rowcount(res)
-            session.execute(
-                dialect_insert(session, Task)
-                .values(task_rows[i : i + 1000])
-                .on_conflict_do_nothing()
-            )
+        with guard.campaign(spec.slug):
+            reengaged, waiting = _reengage_one(session, campaign, spec, now=now)
+            out["reengaged"] += reengaged
+            out["waiting"] += waiting
     return out
+
+
+def _reengage_one(
+    session: Session, campaign: Campaign, spec: CampaignSpec, *, now: datetime
+) -> tuple[int, int]:
+    """Re-engage the dormant customers of one campaign: (enrolled, left waiting)."""
+    assert spec.dormant is not None
+    cands = candidates(session, campaign, spec, now=now)
+    if not cands:
+        return 0, 0
+    chosen, waiting = pick(rank(cands, now), owner_capacity(session, spec, now=now))
+    if not chosen:
+        return 0, waiting
+    reengaged = 0
+    ids = [c.lead_id for c in chosen]
+    cycles: dict[int, int] = defaultdict(int)
+    for lead_id, cycle in session.execute(
+        select(Enrollment.lead_id, func.max(Enrollment.cycle))
+        .where(Enrollment.campaign_id == campaign.id, Enrollment.lead_id.in_(ids))
+        .group_by(Enrollment.lead_id)
+    ):
+        cycles[int(lead_id)] = int(cycle)
+    info = {
+        int(r[0]): r
+        for r in session.execute(
+            select(Lead.id, Lead.first_name, Lead.company, Lead.language).where(Lead.id.in_(ids))
+        )
+    }
+    last_product = dict(
+        session.execute(
+            select(Purchase.lead_id, func.max(Purchase.product))
+            .where(Purchase.lead_id.in_(ids))
+            .group_by(Purchase.lead_id)
+        ).all()
+    )
+    first_due = now + timedelta(days=spec.steps[0].delay_days)
+    enrol_rows = []
+    task_rows = []
+    for c in chosen:
+        cycle = cycles[c.lead_id] + 1
+        enrol_rows.append(
+            {
+                "lead_id": c.lead_id,
+                "campaign_id": campaign.id,
+                "cycle": cycle,
+                "status": "active",
+                "next_position": 0,
+                "next_due_at": first_due,
+                "enrolled_at": now,
+                "stop_reason": None,
+                "finished_at": None,
+            }
+        )
+        _, first_name, company, language = info[c.lead_id]
+        lang = "ru" if language == "ru" else "en"
+        letter = suggested_letter(
+            spec,
+            lang,
+            {
+                "first_name": first_name,
+                "company": company,
+                "product": last_product.get(c.lead_id) or "",
+            },
+        )
+        title = (
+            f"Вернуть клиента (ценность {c.predicted_value or rfm_score(c, now):,.0f})"
+            if lang == "ru"
+            else f"Win back this customer (value {c.predicted_value or rfm_score(c, now):,.0f})"
+        )
+        task_rows.append(
+            {
+                "source_key": f"reengage.{c.lead_id}.{spec.slug}.{cycle}",
+                "lead_id": c.lead_id,
+                "manager_id": c.owner_id,
+                "kind": "reengage",
+                "title": title,
+                "instructions": letter,
+                "due_at": now + timedelta(days=2),
+                "deadline": "recommended",
+                "status": "open",
+                "created_at": now,
+                "outcome": None,
+                "escalated_at": None,
+                "escalated_to": None,
+                "completed_at": None,
+            }
+        )
+    for i in range(0, len(enrol_rows), 1000):
+        res = session.execute(
+            dialect_insert(session, Enrollment)
+            .values(enrol_rows[i : i + 1000])
+            .on_conflict_do_nothing()
+            .execution_options(preserve_rowcount=True)
+        )
+        reengaged += rowcount(res)
+        session.execute(
+            dialect_insert(session, Task).values(task_rows[i : i + 1000]).on_conflict_do_nothing()
+        )
+    return reengaged, waiting
 
 
 __all__ = ["Candidate", "pick", "rank", "reengage", "rfm_score"]

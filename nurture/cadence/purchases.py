@@ -19,6 +19,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from nurture.cadence.planner import affected, rowcount
+from nurture.cadence.statements import affected, rowcount
 from nurture.db.cadence import Purchase
 from nurture.db.leads import Lead
 from nurture.db.sql import dialect_insert
@@ -44,9 +46,22 @@ class PurchaseImport:
     leads_converted: int = 0
 
 
+# what the columns hold: INTEGER ids and quantities (32-bit on PostgreSQL), a product name
+_WHOLE = re.compile(r"^[0-9]{1,9}$")
+MAX_PRODUCT = 200
+
+
+def _whole(text: str) -> int | None:
+    """A plain whole number a column can hold, or None."""
+    return int(text) if _WHOLE.match(text) else None
+
+
 def _parse_date(text: str) -> datetime:
-    value = datetime.fromisoformat(text.strip())
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        value = datetime.fromisoformat(text.strip())
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(text) from None
 
 
 def _parse_amount(text: str) -> float:
@@ -55,7 +70,10 @@ def _parse_amount(text: str) -> float:
         cleaned = cleaned.replace(",", ".")
     else:
         cleaned = cleaned.replace(",", "")
-    return float(cleaned)
+    amount = float(cleaned)
+    if not math.isfinite(amount):
+        raise ValueError(text)
+    return amount
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -70,7 +88,11 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV file: {exc}", file=str(path)) from None
     if not ({"lead_id", "email"} & set(headers)) or "date" not in headers:
         raise InputError(
             "needs columns lead_id or email, date and amount (optional: product, quantity, "
@@ -80,9 +102,14 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     if "amount" not in headers:
         raise InputError("missing column", file=str(path), field="amount")
     return [
-        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
-        for row in reader
+        {(k or "").strip().lower(): _cell(v) for k, v in row.items() if k is not None}
+        for row in rows
     ]
+
+
+def _cell(value: str | list[str] | None) -> str:
+    """A cell's text (a row's surplus cells, which csv gives as a list, are dropped)."""
+    return value.strip() if isinstance(value, str) else ""
 
 
 def import_purchases(session: Session, path: Path) -> PurchaseImport:
@@ -90,7 +117,7 @@ def import_purchases(session: Session, path: Path) -> PurchaseImport:
     rows = read_rows(path)
     result = PurchaseImport(file=path.name, rows=len(rows))
     emails = {r["email"].lower() for r in rows if r.get("email")}
-    ids = {int(r["lead_id"]) for r in rows if r.get("lead_id", "").isdigit()}
+    ids = {n for r in rows if (n := _whole(r.get("lead_id", ""))) is not None}
     by_email: dict[str, int] = {}
     if emails:
         for lead_id, email, merged_into in session.execute(
@@ -115,10 +142,11 @@ def import_purchases(session: Session, path: Path) -> PurchaseImport:
 
         lead: int | None = None
         if row.get("lead_id"):
-            if not row["lead_id"].isdigit():
+            lead_id = _whole(row["lead_id"])
+            if lead_id is None:
                 reject(f"{row['lead_id']!r} is not a lead id", "lead_id")
                 continue
-            lead = known.get(int(row["lead_id"]))
+            lead = known.get(lead_id)
             if lead is None:
                 reject(f"no lead #{row['lead_id']}", "lead_id")
                 continue
@@ -142,11 +170,15 @@ def import_purchases(session: Session, path: Path) -> PurchaseImport:
             continue
         quantity = 1
         if row.get("quantity"):
-            if not row["quantity"].isdigit():
+            whole = _whole(row["quantity"])
+            if whole is None:
                 reject(f"{row['quantity']!r} is not a quantity", "quantity")
                 continue
-            quantity = int(row["quantity"])
+            quantity = whole
         product = row.get("product") or None
+        if product is not None and len(product) > MAX_PRODUCT:
+            reject(f"a product name of at most {MAX_PRODUCT} characters", "product")
+            continue
         if row.get("order_id"):
             key = f"order:{row['order_id']}"
         else:

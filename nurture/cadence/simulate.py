@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 from nurture.cadence import coverage
 from nurture.cadence.campaigns import read_campaign_file, save_campaign
 from nurture.cadence.cycle import CycleSummary, run_cycle
-from nurture.cadence.planner import affected
 from nurture.cadence.purchases import apply_purchases
+from nurture.cadence.statements import affected
 from nurture.config import data_dir
 from nurture.db.cadence import Engagement, Purchase, Task
 from nurture.db.leads import Event, ImportBatch, Lead, LeadSource

@@ -1,4 +1,7 @@
-"""Three date functions the set-based planner needs, compiled per dialect.
+"""SQL functions the set-based planner needs that SQLite and PostgreSQL spell differently.
+
+One function per difference, compiled per dialect and tested against Python
+(``tests/cadence/test_sqlfuncs.py``): three date functions and the touch key.
 
 Datetimes are UTC everywhere (SQLite stores them naive as ``YYYY-MM-DD HH:MM:SS.ffffff``),
 so plain 24-hour arithmetic is right; local days are handled in Python (windows.py).
@@ -9,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -37,7 +40,18 @@ class greatest(FunctionElement[Any]):
     inherit_cache = True
 
 
-# unixepoch() (SQLite 3.38+) parses without formatting: a third of strftime('%s')'s cost
+class _touch_key(FunctionElement[str]):
+    type = String()
+    inherit_cache = True
+
+
+def touch_key(slug: str, lead_id: Any, position: Any, cycle: Any) -> Any:
+    """``touch.<lead>.<slug>.<position>.<cycle>``: the dedupe key of a planned touch (and of
+    its outbox row or task), from integer columns and a campaign slug."""
+    return _touch_key(lead_id, literal(slug, String()), position, cycle)
+
+
+# unixepoch() (SQLite 3.38+) parses without formatting anything, unlike strftime('%s')
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 
@@ -89,3 +103,18 @@ def _gr_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
 def _gr_pg(element: greatest, compiler: Any, **kw: Any) -> str:
     a, b = _two(element, compiler, **kw)
     return f"greatest({a}, {b})"
+
+
+@compiles(_touch_key, "sqlite")
+def _tk_sqlite(element: _touch_key, compiler: Any, **kw: Any) -> str:
+    # one printf call instead of five concatenations: this runs for every staged row
+    lead, slug, position, cycle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"printf('touch.%d.%s.%d.%d', {lead}, {slug}, {position}, {cycle})"
+
+
+@compiles(_touch_key, "postgresql")
+def _tk_pg(element: _touch_key, compiler: Any, **kw: Any) -> str:
+    lead, slug, position, cycle = (compiler.process(c, **kw) for c in element.clauses)
+    parts = [f"CAST({lead} AS VARCHAR)", slug, f"CAST({position} AS VARCHAR)"]
+    parts.append(f"CAST({cycle} AS VARCHAR)")
+    return "('touch.' || " + " || '.' || ".join(parts) + ")"

@@ -33,6 +33,7 @@ EVENT_TYPES: dict[str, str] = {
     "task.reassigned": "from, to (e-mails), reason",
     "task.rescheduled": "from, to (due times), reason",
     "lead.replied": "note",
+    "lead.note": "note",
     "lead.converted": "amount, currency",
     "lead.lost": "reason",
     "lead.closed": "reason",
@@ -89,19 +90,22 @@ def event(
     }
 
 
+#: With RETURNING, SQLAlchemy sends many rows per statement ("insertmanyvalues") instead of
+#: one statement per row, which PostgreSQL would plan one by one.
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+
+
 def append(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
     """Append event rows (from :func:`event`) in batches; returns how many."""
     batch: list[Mapping[str, Any]] = []
     total = 0
     for row in rows:
         batch.append(row)
-        if len(batch) == 1000:
-            session.execute(insert(_TABLE), batch)
-            total += len(batch)
+        if len(batch) == 5000:
+            total += len(session.execute(_INSERT, batch).all())
             batch = []
     if batch:
-        session.execute(insert(_TABLE), batch)
-        total += len(batch)
+        total += len(session.execute(_INSERT, batch).all())
     return total
 
 

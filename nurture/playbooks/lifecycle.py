@@ -80,6 +80,21 @@ def record_reply(
     return LeadChange(lead_id=lead.id, status=lead.status, at=at)
 
 
+def add_note(session: Session, lead_id: int, text: str, *, now: datetime, actor: str) -> None:
+    """A note on the lead's story (``lead.note``), e.g. from the web lead card."""
+    from nurture.playbooks.outcomes import TEXT_LIMIT
+
+    note = (text or "").strip()
+    if not note:
+        raise InputError("the note is empty", field="note")
+    if len(note) > TEXT_LIMIT:
+        raise InputError(f"the note is longer than {TEXT_LIMIT} characters", field="note")
+    lead = live_lead(session, lead_id)
+    events.append(
+        session, [events.event("lead.note", now, lead_id=lead.id, actor=actor, note=note)]
+    )
+
+
 def settle_lead(
     session: Session,
     lead_id: int,

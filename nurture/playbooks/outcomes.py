@@ -20,8 +20,8 @@ from nurture.errors import InputError
 FieldType = Literal["yesno", "choice", "number", "date", "text"]
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 TEXT_LIMIT = 5000
-YES = frozenset({"yes", "y", "true", "1", "да", "д"})
-NO = frozenset({"no", "n", "false", "0", "нет", "н"})
+YES = frozenset({"yes", "y", "true", "да", "д"})
+NO = frozenset({"no", "n", "false", "нет", "н"})
 
 Label = str | dict[str, str]
 
@@ -65,7 +65,8 @@ def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
 def validate(form: Form | None, values: Mapping[str, Any]) -> dict[str, Any]:
     """The outcome ``values`` checked against ``form`` and converted to JSON-ready types
     (yes/no as booleans, numbers as numbers, dates as ISO text). Without a form, keys must be
-    simple names and values are kept as text. Raises InputError naming the field."""
+    simple names; ``yes``/``no`` (and ``да``/``нет``, ``true``/``false``) become booleans
+    and other values stay text. Raises InputError naming the field."""
     if form is None:
         out: dict[str, Any] = {}
         for key, value in values.items():
@@ -74,7 +75,12 @@ def validate(form: Form | None, values: Mapping[str, Any]) -> dict[str, Any]:
                     f"outcome field {key!r}: use lower-case letters, digits and '_'",
                     field="--outcome",
                 )
-            out[key] = value if isinstance(value, bool | int | float) else _text(key, value)
+            if isinstance(value, bool | int | float):
+                out[key] = value
+            elif str(value).strip().lower() in YES | NO:
+                out[key] = str(value).strip().lower() in YES
+            else:
+                out[key] = _text(key, value)
         return out
     unknown = sorted(set(values) - set(form))
     if unknown:
@@ -137,9 +143,9 @@ def _convert(name: str, spec: OutcomeField, raw: Any) -> Any:
         if isinstance(raw, bool):
             return raw
         word = str(raw).strip().lower()
-        if word in YES:
+        if word in YES or word == "1":
             return True
-        if word in NO:
+        if word in NO or word == "0":
             return False
         raise bad()
     if spec.type == "choice":

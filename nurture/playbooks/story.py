@@ -10,7 +10,7 @@ with its outcome, a cancellation) are not repeated from the tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -32,6 +32,7 @@ from nurture.db.playbooks import Deal, ProcessEvent
 from nurture.db.scoring import LeadScore
 from nurture.db.team import Assignment, Manager
 from nurture.playbooks.errors import UnknownRecordError
+from nurture.playbooks.outcomes import summary
 
 Entry = dict[str, Any]
 
@@ -283,18 +284,21 @@ def _event_log(session: Session, lead_id: int, managers: dict[int, Manager]) -> 
 def describe_event(type_: str, data: dict[str, Any], level: int | None = None) -> str:
     """One line for a human about one event-log entry."""
     d = data
-    texts = {
-        "task.done": lambda: "done" + (f": {d.get('outcome')}" if d.get("outcome") else ""),
+    texts: dict[str, Callable[[], str]] = {
+        "task.done": lambda: (
+            "done" + (f": {summary(d.get('outcome'))}" if d.get("outcome") else "")
+        ),
         "task.cancelled": lambda: f"task cancelled ({d.get('reason')})",
         "task.escalated": lambda: (
             f"escalated, level {level}: {d.get('action')} {d.get('recipient') or ''}".rstrip()
         ),
         "task.reassigned": lambda: f"reassigned from {d.get('from')} to {d.get('to')}",
         "task.rescheduled": lambda: f"rescheduled to {d.get('to')}: {d.get('reason')}",
-        "task.overdue": lambda: f"overdue (due {d.get('due_at')})",
+        "task.overdue": lambda: "overdue",
         "task.reminded": lambda: f"reminded (due {d.get('due_at')})",
         "task.created": lambda: f"task: {d.get('title')} (due {d.get('due_at')})",
         "lead.replied": lambda: "replied" + (f": {d.get('note')}" if d.get("note") else ""),
+        "lead.note": lambda: f"note: {d.get('note')}",
         "lead.converted": lambda: (
             "converted" + (f", amount {d.get('amount')}" if d.get("amount") is not None else "")
         ),

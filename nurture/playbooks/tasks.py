@@ -137,18 +137,25 @@ def list_tasks(
     *,
     now: datetime,
     assignee: str | None = None,
+    assignees: Sequence[str] | None = None,
     lead_id: int | None = None,
     deal_id: int | None = None,
     overdue: bool = False,
+    due_from: datetime | None = None,
     due_before: datetime | None = None,
     include_closed: bool = False,
     limit: int | None = None,
 ) -> list[TaskView]:
-    """Tasks by due time: open ones unless ``include_closed``; filtered by assignee (e-mail),
-    lead, deal, overdue at ``now``, or due before a moment."""
+    """Tasks by due time: open ones unless ``include_closed``; filtered by assignee (e-mail)
+    or several, lead, deal, overdue at ``now``, or due in ``[due_from, due_before)``."""
     query = _query()
     if assignee is not None:
         query = query.where(Task.manager_id == manager_by_email(session, assignee).id)
+    if assignees is not None:
+        ids = [manager_by_email(session, email).id for email in assignees]
+        query = query.where(Task.manager_id.in_(ids))
+    if due_from is not None:
+        query = query.where(Task.due_at >= due_from)
     if lead_id is not None:
         query = query.where(Task.lead_id == lead_id)
     if deal_id is not None:
@@ -198,6 +205,7 @@ def complete_task(
     task = _load_for_change(session, task_id)
     if task.status != OPEN:
         raise ConflictError(_closed_message(task))
+    progress.check_ready(session, task)
     values = outcomes.validate(progress.outcome_form(session, task), dict(outcome or {}))
     if note is not None and len(note) > outcomes.TEXT_LIMIT:
         raise InputError(f"--note is longer than {outcomes.TEXT_LIMIT} characters")
@@ -265,6 +273,10 @@ def reschedule_task(
     task.escalate_at = None
     task.remind_at = None
     session.flush()
+    if task.deal_id is not None:
+        from nurture.playbooks.deals import rearm
+
+        rearm(session, task, now=now)
     events.append(
         session,
         [

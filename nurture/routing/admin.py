@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from nurture.db.team import Absence, Manager, RoutingRule, Team
 from nurture.errors import InputError, NotFoundError
 from nurture.routing.config import ManagerSpec, PersonSpec, TeamFile
+from nurture.routing.yamlfile import storable
 
 
 @dataclass
@@ -158,6 +159,10 @@ def add_absence(
 ) -> tuple[Manager, bool]:
     """Record that a manager is away from ``start`` to ``end`` (inclusive)."""
     if end < start:
-        raise InputError(f"--to {end} is before --from {start}", field="--to")
+        raise InputError(f"--to {end} is before --from {start}")
+    if reason is not None and (len(reason) > 200 or not storable(reason)):
+        raise InputError("--reason: at most 200 characters of text")
+    if len(email) > 320 or not storable(email):
+        raise InputError(f"{email!r} is not an e-mail address")
     m = find_manager(session, email)
     return m, bool(add_absence_row(session, m.id, start, end, reason))

@@ -1,31 +1,56 @@
-"""``nurture team ...`` and ``nurture leads show``: team file, absences, routing, fairness."""
+"""``nurture team ...``: team file, absences, routing, fairness."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
+from nurture.text import count
+
+if TYPE_CHECKING:
+    from nurture.routing.summary import RoutingSummary
 
 team_app = typer.Typer(help="Sales team: load the team file, absences, routing, fairness.")
 
 
-def _summary_line(prefix: str, s: object) -> str:
-    from nurture.routing.service import RoutingSummary
-
-    assert isinstance(s, RoutingSummary)
-    parts = [f"{prefix} {s.assigned} leads"]
+def _summary_line(prefix: str, s: RoutingSummary) -> str:
+    parts = [f"{prefix} {count(s.assigned, 'lead')}"]
     if s.returning:
         parts.append(f"{s.returning} to their previous owner")
     if s.overflow:
         parts.append(f"{s.overflow} over capacity (everyone full)")
-    parts.append(f"{s.tasks} first-contact tasks, {s.digests} digests queued")
+    parts.append(f"{count(s.tasks, 'first-contact task')}")
     parts.append(f"{s.unassigned} still unassigned")
     lines = [", ".join(parts)]
     lines += [f"  {email}: {n}" for email, n in sorted(s.by_manager.items())]
     return "\n".join(lines)
+
+
+def _date_option(option: str, value: str) -> date:
+    from nurture.errors import InputError
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+@contextmanager
+def _not_found_is_input_error() -> Iterator[None]:
+    """A lead or manager the user named is not there: their mistake, exit 2 (the library
+    raises NotFoundError, which the web app answers with 404)."""
+    from nurture.errors import InputError, NotFoundError
+
+    try:
+        yield
+    except NotFoundError as exc:
+        raise InputError(str(exc)) from None
 
 
 @team_app.command("load")
@@ -36,12 +61,18 @@ def load_command(
     """Create or update teams, managers, supervisors, absences and routing rules from FILE.
 
     Safe to run again: it upserts. Managers no longer in the file are marked departed
-    (their open leads move on the next `nurture team rebalance`).
+    (their open leads move on the next `nurture team rebalance`). Every problem of a broken
+    file is listed on its own line with its line number (exit 2); nothing is written.
     """
-    from nurture.routing.admin import apply_team_file
-    from nurture.routing.config import load_team_file
+    from nurture.routing import apply_team_file, load_team_file
+    from nurture.routing.yamlfile import ConfigProblems
 
-    spec = load_team_file(file)
+    try:
+        spec = load_team_file(file)
+    except ConfigProblems as exc:
+        for line in exc.messages():  # every problem on its own line, then exit 2
+            typer.echo(f"nurture: {line}", err=True)
+        raise typer.Exit(exc.exit_code) from None
     with cli_session() as session:
         out = apply_team_file(session, spec)
     if json_out:
@@ -66,18 +97,14 @@ def absent_command(
 
     Their open leads stay with them; run `nurture team rebalance` to redistribute them.
     """
-    from nurture.errors import InputError
-    from nurture.routing.admin import add_absence
+    from nurture.routing import add_absence
 
-    try:
-        d_from, d_to = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError as exc:
-        raise InputError(f"dates must be YYYY-MM-DD ({exc})", field="--from/--to") from None
+    d_from, d_to = _date_option("--from", start), _date_option("--to", end)
     from sqlalchemy import func, select
 
     from nurture.db.leads import Lead
 
-    with cli_session() as session:
+    with cli_session() as session, _not_found_is_input_error():
         m, added = add_absence(session, email=email, start=d_from, end=d_to, reason=reason)
         name = m.name
         open_leads = session.execute(
@@ -102,8 +129,8 @@ def rebalance_command(now: str | None = NowOption, json_out: bool = JsonOption) 
     """Give the open leads of absent and departed managers to others.
 
     The same routing rules decide; each move is logged with its reason, and the new owner
-    gets a task and a digest."""
-    from nurture.routing.service import rebalance
+    gets a first-contact task."""
+    from nurture.routing import rebalance
 
     with cli_session() as session:
         summary = rebalance(session, now=parse_now(now))
@@ -116,7 +143,7 @@ def rebalance_command(now: str | None = NowOption, json_out: bool = JsonOption) 
 @team_app.command("route")
 def route_command(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
     """Assign every open lead without an owner now (intake and `nurture run` do this too)."""
-    from nurture.routing.service import route_unassigned
+    from nurture.routing import route_unassigned
 
     with cli_session() as session:
         summary = route_unassigned(session, now=parse_now(now))
@@ -138,7 +165,7 @@ def report_command(
 
     Round-robin leads only, shares scaled by the days each manager was available; with the
     largest deviation and the leads still unassigned."""
-    from nurture.routing.report import fairness_report
+    from nurture.routing import fairness_report
 
     with cli_session() as session:
         rep = fairness_report(session, now=parse_now(now), window_days=days)
@@ -159,34 +186,6 @@ def report_command(
             f"{r.team[:30]:<30} {r.name[:26]:<26} {r.weight:>6g} {r.assigned:>8} "
             f"{r.expected:>8.1f} {f'{r.this_week}/{r.capacity}':>9}  {note}"
         )
-
-
-def show_command(
-    lead_id: int = typer.Argument(..., help="Lead id."), json_out: bool = JsonOption
-) -> None:
-    """A lead's fields, where it came from, its owner and the assignment log with reasons."""
-    from nurture.routing.report import lead_details
-
-    with cli_session() as session:
-        info = lead_details(session, lead_id)
-    if json_out:
-        print_json(info)
-        return
-    lead = info["lead"]
-    typer.echo(f"lead {lead['id']}")
-    for key, value in lead.items():
-        if value not in (None, "") and key != "id":
-            typer.echo(f"  {key}: {value}")
-    owner = info["owner"]
-    typer.echo(f"owner: {owner['name']} <{owner['email']}>" if owner else "owner: (none)")
-    if info["sources"]:
-        typer.echo("sources:")
-        for s in info["sources"]:
-            typer.echo(f"  {s['event']} ({s['event_kind']}): {s['file']} row {s['row']}")
-    if info["assignments"]:
-        typer.echo("assignments:")
-        for a in info["assignments"]:
-            typer.echo(f"  {a['at']:%Y-%m-%d %H:%M} {a['kind']}: {a['reason']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,10 @@
 
 Validated with pydantic; every problem becomes one :class:`~nurture.errors.ConfigError`
 naming the file and the line, e.g.
-``team.yaml line 14: teams[0].managers[1].weight: must be >= 0 (got -1)``.
+``team.yaml line 14: teams[0].managers[1].weight: must be >= 0 (got -1)``, and a file with
+several problems raises :class:`~nurture.routing.yamlfile.ConfigProblems` listing them all.
+Sizes are bounded (:mod:`nurture.routing.yamlfile` for the file itself, the fields below
+for what the database columns hold).
 """
 
 from __future__ import annotations
@@ -10,16 +13,33 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from nurture.errors import ConfigError
 from nurture.routing.rules import CONDITION_FIELDS, LIST_FIELDS
+from nurture.routing.yamlfile import ConfigProblems, check_shape, syntax_error
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: Bounds of a team file, within what the database columns hold.
+MAX_NAME = 200
+MAX_ITEMS = 1_000  # teams, managers of a team, rules, absences, values of a list
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
+Value = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+Values = Annotated[list[Value], Field(max_length=MAX_ITEMS)]
 HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -121,7 +141,7 @@ def check_hours(v: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 def _str_list(value: Any) -> Any:
@@ -137,7 +157,7 @@ def _str_list(value: Any) -> Any:
 class AbsenceSpec(_Strict):
     starts_on: date = Field(alias="from")
     ends_on: date = Field(alias="to")
-    reason: str | None = None
+    reason: Value | None = None
 
     @model_validator(mode="after")
     def _order(self) -> AbsenceSpec:
@@ -147,17 +167,17 @@ class AbsenceSpec(_Strict):
 
 
 class PersonSpec(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     email: str
-    timezone: str | None = None
-    work_hours: str | None = None
-    languages: list[str] = Field(default_factory=list)
+    timezone: Value | None = None
+    work_hours: Value | None = None
+    languages: Values = Field(default_factory=list)
 
     @field_validator("email")
     @classmethod
     def _email(cls, v: str) -> str:
         v = v.strip().lower()
-        if not EMAIL_RE.match(v):
+        if len(v) > 320 or not EMAIL_RE.match(v):
             raise ValueError(f"{v!r} is not an e-mail address")
         return v
 
@@ -178,13 +198,13 @@ class PersonSpec(_Strict):
 
 
 class ManagerSpec(PersonSpec):
-    weight: float = Field(default=1.0, ge=0)
-    weekly_capacity: int | None = Field(default=None, ge=0)
-    countries: list[str] = Field(default_factory=list)
-    cities: list[str] = Field(default_factory=list)
-    products: list[str] = Field(default_factory=list)
-    segments: list[str] = Field(default_factory=list)
-    absences: list[AbsenceSpec] = Field(default_factory=list)
+    weight: float = Field(default=1.0, ge=0, le=1_000)
+    weekly_capacity: int | None = Field(default=None, ge=0, le=1_000_000)
+    countries: Values = Field(default_factory=list)
+    cities: Values = Field(default_factory=list)
+    products: Values = Field(default_factory=list)
+    segments: Values = Field(default_factory=list)
+    absences: list[AbsenceSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
     active: bool = True
 
     @field_validator("countries", "cities", "products", "segments", mode="before")
@@ -202,22 +222,22 @@ class ManagerSpec(PersonSpec):
 
 
 class TeamSpec(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     supervisor: PersonSpec | None = None
     fallback: bool = False
-    managers: list[ManagerSpec] = Field(min_length=1)
+    managers: list[ManagerSpec] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class Conditions(_Strict):
-    country: list[str] = Field(default_factory=list)
-    city: list[str] = Field(default_factory=list)
-    language: list[str] = Field(default_factory=list)
-    interest: list[str] = Field(default_factory=list)
-    company: list[str] = Field(default_factory=list)
-    segment: list[str] = Field(default_factory=list)
-    event_kind: list[str] = Field(default_factory=list)
-    score_min: float | None = None
-    score_max: float | None = None
+    country: Values = Field(default_factory=list)
+    city: Values = Field(default_factory=list)
+    language: Values = Field(default_factory=list)
+    interest: Values = Field(default_factory=list)
+    company: Values = Field(default_factory=list)
+    segment: Values = Field(default_factory=list)
+    event_kind: Values = Field(default_factory=list)
+    score_min: float | None = Field(default=None, ge=0, le=1)
+    score_max: float | None = Field(default=None, ge=0, le=1)
 
     @field_validator(*LIST_FIELDS, mode="before")
     @classmethod
@@ -234,10 +254,10 @@ class Conditions(_Strict):
 
 
 class RuleSpec(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     when: Conditions = Field(default_factory=Conditions)
-    team: str | None = None
-    manager: str | None = None
+    team: Value | None = None
+    manager: Annotated[str, StringConstraints(max_length=320)] | None = None
 
     @model_validator(mode="after")
     def _target(self) -> RuleSpec:
@@ -249,9 +269,9 @@ class RuleSpec(_Strict):
 
 
 class Defaults(_Strict):
-    timezone: str = "Europe/Moscow"
-    work_hours: str = "09:00-18:00"
-    weekly_capacity: int = Field(default=50, ge=0)
+    timezone: Value = "Europe/Moscow"
+    work_hours: Value = "09:00-18:00"
+    weekly_capacity: int = Field(default=50, ge=0, le=1_000_000)
 
     @field_validator("timezone")
     @classmethod
@@ -266,8 +286,8 @@ class Defaults(_Strict):
 
 class TeamFile(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
-    teams: list[TeamSpec] = Field(min_length=1)
-    rules: list[RuleSpec] = Field(default_factory=list)
+    teams: list[TeamSpec] = Field(min_length=1, max_length=MAX_ITEMS)
+    rules: list[RuleSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
     kind: Literal["team"] | None = None
 
     def fallback_team(self) -> TeamSpec:
@@ -278,11 +298,12 @@ class TeamFile(_Strict):
 # ----------------------------------------------------------------- loading
 
 
-def _cross_check(spec: TeamFile, data: Any, file: str) -> None:
-    """Checks across sections (names unique, rule targets exist), with the line."""
+def _cross_check(spec: TeamFile, data: Any, file: str) -> list[ConfigError]:
+    """Checks across sections (names unique, rule targets exist), each with its line."""
+    problems: list[ConfigError] = []
 
     def fail(msg: str, loc: tuple[int | str, ...]) -> None:
-        raise ConfigError(f"{_loc_text(loc)}: {msg}", file=file, line=line_of(data, loc))
+        problems.append(ConfigError(f"{_loc_text(loc)}: {msg}", file=file, line=line_of(data, loc)))
 
     names: set[str] = set()
     emails: dict[str, tuple[int | str, ...]] = {}
@@ -298,46 +319,56 @@ def _cross_check(spec: TeamFile, data: Any, file: str) -> None:
         for email, loc in people:
             if email in emails:
                 fail(f"{email} appears twice (first at {_loc_text(emails[email])})", loc)
-            emails[email] = loc
-    if sum(1 for t in spec.teams if t.fallback) > 1:
-        second = [i for i, t in enumerate(spec.teams) if t.fallback][1]
-        fail("only one team can be the fallback", ("teams", second, "fallback"))
+            else:
+                emails[email] = loc
+    fallbacks = [i for i, t in enumerate(spec.teams) if t.fallback]
+    for extra in fallbacks[1:]:
+        fail("only one team can be the fallback", ("teams", extra, "fallback"))
     for ri, r in enumerate(spec.rules):
         if r.team is not None and r.team not in names:
             fail(f"team {r.team!r} is not defined in teams", ("rules", ri, "team"))
         if r.manager is not None and r.manager not in emails:
             fail(f"manager {r.manager!r} is not defined in teams", ("rules", ri, "manager"))
+    return problems
+
+
+def _problem(err: ErrorDetails, data: Any, file: str) -> ConfigError:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function")))
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown field (allowed: {_allowed(loc)})"
+    elif err["type"] == "missing":
+        msg = "is required"
+    elif "input" in err and err["type"] not in ("value_error",):
+        shown = repr(err["input"])
+        msg += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+    return ConfigError(f"{_loc_text(loc)}: {msg}", file=file, line=line_of(data, loc))
+
+
+def _raise(problems: list[ConfigError]) -> None:
+    problems.sort(key=lambda p: p.line or 0)
+    if len(problems) == 1:
+        raise problems[0]
+    raise ConfigProblems(problems)
 
 
 def parse_team_file(text: str, *, file: str = "team.yaml") -> TeamFile:
-    """Validate a team file's text; raise ConfigError naming ``file`` and the line."""
+    """Validate a team file's text; raise ConfigError naming ``file`` and the line (or
+    ConfigProblems listing every problem, each with its line)."""
+    check_shape(text, file=file)
     try:
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"not valid YAML: {problem}", file=file, line=mark.line + 1 if mark else None
-        ) from None
+        raise syntax_error(exc, file=file) from None
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'teams' (and 'rules')", file=file, line=1)
     try:
         spec = TeamFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function")))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown field (allowed: {_allowed(loc)})"
-        elif err["type"] == "missing":
-            msg = "is required"
-        elif "input" in err and err["type"] not in ("value_error",):
-            msg += f" (got {err['input']!r})"
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise ConfigError(
-            f"{_loc_text(loc)}: {msg}{more}", file=file, line=line_of(data, loc)
-        ) from None
-    _cross_check(spec, data, file)
+        _raise([_problem(err, data, file) for err in exc.errors()])
+    problems = _cross_check(spec, data, file)
+    if problems:
+        _raise(problems)
     return spec
 
 
@@ -359,6 +390,7 @@ def _allowed(loc: tuple[int | str, ...]) -> str:
 
 
 def load_team_file(path: str | Path) -> TeamFile:
+    """Read and validate a team file (ConfigError naming the file when it cannot)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -366,4 +398,6 @@ def load_team_file(path: str | Path) -> TeamFile:
         raise ConfigError("file not found", file=str(path)) from None
     except UnicodeDecodeError:
         raise ConfigError("not a UTF-8 text file", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the team file: {exc.strerror}", file=str(path)) from None
     return parse_team_file(text, file=p.name)

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from nurture.routing.roundrobin import Member, Pick, pick
-from nurture.routing.rules import LeadFacts, Rule, compatible, first_match
+from nurture.routing.rules import LeadFacts, Rule, first_match, preference_tiers, speaks
 
 
 @dataclass
@@ -72,6 +72,35 @@ class TeamInfo:
 
 
 @dataclass(frozen=True)
+class TeamPlan:
+    """A team's members in rotation, in tiers of preference for one kind of lead."""
+
+    tiers: list[list[ManagerInfo]]
+    #: ids of the members in rotation who speak the lead's language
+    speakers: frozenset[int]
+    #: the lead has a language and some members in rotation do not speak it
+    language_matters: bool
+
+    @classmethod
+    def of(cls, team: TeamInfo, lead: LeadFacts) -> TeamPlan:
+        members = [m for m in team.managers if m.in_rotation]
+        speakers = frozenset(m.id for m in members if speaks(m.profile, lead))
+        return cls(
+            tiers=preference_tiers(members, lambda m: m.profile, lead),
+            speakers=speakers,
+            language_matters=bool(lead.language) and len(speakers) < len(members),
+        )
+
+    def language_step(self, chosen: ManagerInfo, lead: LeadFacts) -> list[str]:
+        """The routing explanation's word on language, when it made a difference."""
+        if not self.language_matters:
+            return []
+        if chosen.id in self.speakers:
+            return [f"speaks {lead.language}"]
+        return [f"no one free speaks {lead.language}"]
+
+
+@dataclass(frozen=True)
 class Decision:
     lead_id: int
     manager_id: int
@@ -104,8 +133,8 @@ class Router:
         self.fallback: TeamInfo | None = fallbacks[0] if fallbacks else None
         self.needs_event_kind = any(r.uses_event_kind for r in self.rules)
         self.needs_score = any(r.uses_score for r in self.rules)
-        # memo: lead key -> (first matching rule, per team: fitting members, all members)
-        self._plans: dict[tuple[Any, ...], tuple[Rule | None, dict[int, list[Member]]]] = {}
+        # memo: lead key -> (first matching rule, per team: its members in preference tiers)
+        self._plans: dict[tuple[Any, ...], tuple[Rule | None, dict[int, TeamPlan]]] = {}
 
     def add_manager(self, info: ManagerInfo) -> None:
         """Know a manager outside any team (e.g. a previous owner who changed team)."""
@@ -118,33 +147,26 @@ class Router:
             f"{m.member.load} of {m.capacity} this week{extra})"
         )
 
-    def _plan(self, lead: LeadFacts) -> tuple[Rule | None, dict[int, list[Member]]]:
-        """The matching rule and each team's profile-fitting members, memoised by the
-        lead's routing fields (1,000,000 leads share a few thousand combinations)."""
+    def _plan(self, lead: LeadFacts) -> tuple[Rule | None, dict[int, TeamPlan]]:
+        """The matching rule and each team's members in preference tiers, memoised by the
+        lead's routing fields (a million leads share a few thousand combinations)."""
         key = lead.key()
         plan = self._plans.get(key)
         if plan is None:
-            fitting = {
-                t.id: [
-                    m.member for m in t.managers if m.in_rotation and compatible(m.profile, lead)
-                ]
-                for t in self.teams.values()
-            }
-            plan = (first_match(self.rules, lead), fitting)
+            teams = {t.id: TeamPlan.of(t, lead) for t in self.teams.values()}
+            plan = (first_match(self.rules, lead), teams)
             if len(self._plans) > 100_000:
                 self._plans.clear()
             self._plans[key] = plan
         return plan
 
-    def _pick_in_team(
-        self, team: TeamInfo, lead: LeadFacts, overflow: bool, fitting: list[Member]
-    ) -> Pick | None:
-        if fitting:
-            p = pick(fitting, salt=lead.id, allow_overflow=overflow)
+    def _pick_in_team(self, lead: LeadFacts, overflow: bool, plan: TeamPlan) -> Pick | None:
+        """The first tier with someone free takes the lead (round-robin inside the tier)."""
+        for tier in plan.tiers:
+            p = pick([m.member for m in tier], salt=lead.id, allow_overflow=overflow)
             if p is not None:
                 return p
-        members = [m.member for m in team.managers if m.in_rotation]
-        return pick(members, salt=lead.id, allow_overflow=overflow)
+        return None
 
     def decide(
         self,
@@ -169,7 +191,7 @@ class Router:
                     reason=f"{prefix}returning lead -> previous owner {prev.name}",
                     round_robin=False,
                 )
-        rule, fitting = self._plan(lead)
+        rule, plans = self._plan(lead)
         steps: list[str] = []
         team: TeamInfo | None = None
         if rule is None:
@@ -216,13 +238,15 @@ class Router:
         for overflow in (False, True):
             tried: list[str] = []
             for t in chain:
-                p = self._pick_in_team(t, lead, overflow, fitting[t.id])
+                plan = plans[t.id]
+                p = self._pick_in_team(lead, overflow, plan)
                 label = f"team {t.name}" + (" (fallback)" if t.fallback and t is not team else "")
                 if p is None:
                     tried.append(f"{label} (nobody available)")
                     continue
                 m = self.managers[p.member.id]
-                path = [*steps, *tried, label, self._describe(m, p)]
+                path = [*steps, *tried, label, *plan.language_step(m, lead)]
+                path.append(self._describe(m, p))
                 return Decision(
                     lead_id=lead.id,
                     manager_id=m.id,

@@ -1,5 +1,14 @@
 """Fairness report: leads each manager got by round-robin over the rolling window against
-their weight share (scaled by the days they were available), and the unassigned count."""
+what they should have got, and the unassigned count.
+
+A lead's round-robin is among the managers of its team eligible for it: those whose
+profile fits the lead, else those who speak its language, else everyone in rotation (the
+tiers of :func:`~nurture.routing.rules.preference_tiers`). So each round-robin lead of the
+window adds to each eligible manager's ``expected`` their share of that pool: weight x
+share of the window's days available, over the pool's. The deviation then measures
+fairness, not profiles: a manager who is the only Russian speaker is expected to get the
+Russian leads. Eligibility is judged from today's profiles and the leads' current fields.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.config import get_settings
+from nurture.db.leads import ROUTING_FIELDS, Lead
 from nurture.db.team import Absence, Assignment, Manager, Team
 from nurture.routing.calendar import local_date, week_start
+from nurture.routing.rules import LeadFacts, preference_tiers
 from nurture.routing.service import count_unassigned
 
 
@@ -98,12 +109,9 @@ def fairness_report(session: Session, *, now: datetime, window_days: int | None 
     for m in managers:
         frac, until = availability(absences.get(m.id, []), since, now, m.timezone)
         by_team[m.team_id].append((m, frac, until))
+    expected = expected_shares(session, by_team, since=since, until=now)
     for team_id, members in by_team.items():
-        team_total = sum(rr[m.id] for m, _, _ in members)
-        shares = {m.id: max(m.weight, 0.0) * frac for m, frac, _ in members}
-        denominator = sum(shares.values())
         for m, frac, until in members:
-            expected = team_total * shares[m.id] / denominator if denominator else 0.0
             week = session.execute(
                 select(func.count())
                 .select_from(Assignment)
@@ -112,6 +120,7 @@ def fairness_report(session: Session, *, now: datetime, window_days: int | None 
                     Assignment.assigned_at >= week_start(now, m.timezone),
                 )
             ).scalar_one()
+            owed = expected.get(m.id, 0.0)
             rows.append(
                 ManagerRow(
                     email=m.email,
@@ -119,8 +128,8 @@ def fairness_report(session: Session, *, now: datetime, window_days: int | None 
                     team=teams[team_id].name if team_id in teams else "",
                     weight=m.weight,
                     assigned=rr[m.id],
-                    expected=round(expected, 2),
-                    deviation=round(rr[m.id] - expected, 2),
+                    expected=round(owed, 2),
+                    deviation=round(rr[m.id] - owed, 2),
                     all_assigned=total[m.id],
                     this_week=int(week),
                     capacity=m.weekly_capacity,
@@ -136,6 +145,52 @@ def fairness_report(session: Session, *, now: datetime, window_days: int | None 
         max_deviation=max((abs(r.deviation) for r in rows), default=0.0),
         managers=rows,
     )
+
+
+def _profile(m: Manager) -> dict[str, list[str] | None]:
+    return {
+        "languages": m.languages,
+        "countries": m.countries,
+        "cities": m.cities,
+        "products": m.products,
+        "segments": m.segments,
+    }
+
+
+def expected_shares(
+    session: Session,
+    by_team: dict[int | None, list[tuple[Manager, float, Any]]],
+    *,
+    since: datetime,
+    until: datetime,
+) -> dict[int, float]:
+    """Leads each manager should have got by round-robin in the window: every round-robin
+    lead shared among the managers of its team eligible for it, by weight x availability.
+    Leads are read grouped by their routing facts (a few thousand groups at most)."""
+    fields = [getattr(Lead, name) for name in ROUTING_FIELDS]
+    groups = session.execute(
+        select(Assignment.team_id, *fields, func.count())
+        .join(Lead, Lead.id == Assignment.lead_id)
+        .where(
+            Assignment.round_robin.is_(True),
+            Assignment.assigned_at >= since,
+            Assignment.assigned_at <= until,
+        )
+        .group_by(Assignment.team_id, *fields)
+    ).all()
+    out: dict[int, float] = defaultdict(float)
+    for team_id, *facts, n in groups:
+        rotation = [(m, frac) for m, frac, _ in by_team.get(team_id, []) if m.weight > 0]
+        lead = LeadFacts(0, **dict(zip(ROUTING_FIELDS, facts, strict=True)))
+        # the first tier with anyone available in the window is whom routing chose among
+        for tier in preference_tiers(rotation, lambda mf: _profile(mf[0]), lead):
+            shares = {m.id: m.weight * frac for m, frac in tier}
+            whole = sum(shares.values())
+            if whole > 0:
+                for manager_id, share in shares.items():
+                    out[manager_id] += n * share / whole
+                break
+    return out
 
 
 def lead_details(session: Session, lead_id: int) -> dict[str, Any]:

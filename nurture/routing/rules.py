@@ -9,13 +9,16 @@ matches, case- and ``ё``-insensitive, ``*`` and ``?`` work as wildcards) or, fo
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-#: Lead fields a rule may test with a list of values.
-LIST_FIELDS = ("country", "city", "language", "interest", "company", "segment", "event_kind")
+from nurture.db.leads import ROUTING_FIELDS
+
+#: Lead fields a rule may test with a list of values: the lead's routing facts and the
+#: kinds of events it came from.
+LIST_FIELDS: tuple[str, ...] = (*ROUTING_FIELDS, "event_kind")
 #: Numeric bounds on the lead's latest score (p_purchase, 0..1).
 SCORE_FIELDS = ("score_min", "score_max")
 CONDITION_FIELDS = LIST_FIELDS + SCORE_FIELDS
@@ -35,7 +38,8 @@ def norm(value: str | None) -> str:
 
 @dataclass(slots=True)
 class LeadFacts:
-    """What routing knows of one lead."""
+    """What routing knows of one lead: its ``ROUTING_FIELDS`` (every one a field here),
+    the kinds of events it came from and its latest score."""
 
     id: int
     country: str | None = None
@@ -141,6 +145,36 @@ def first_match(rules: Sequence[Rule], lead: LeadFacts) -> Rule | None:
         if matches(rule, lead):
             return rule
     return None
+
+
+def speaks(profile: Mapping[str, Sequence[str] | None], lead: LeadFacts) -> bool:
+    """Does a manager speak the lead's language? Yes when either side does not say."""
+    accepted = profile.get("languages")
+    values = lead.values("language")
+    if not accepted or not values:
+        return True
+    patterns = [norm(a) for a in accepted]
+    return any(_pattern_match(v, patterns) for v in values)
+
+
+P = TypeVar("P")
+
+
+def preference_tiers(
+    members: Sequence[P],
+    profile_of: Callable[[P], Mapping[str, Sequence[str] | None]],
+    lead: LeadFacts,
+) -> list[list[P]]:
+    """``members`` in tiers of preference for ``lead``: those whose whole profile fits,
+    then those who speak the lead's language, then everyone. Empty tiers and tiers equal
+    to the one before are left out, so the first tier is who routing tries first."""
+    fitting = [m for m in members if compatible(profile_of(m), lead)]
+    speaking = [m for m in members if speaks(profile_of(m), lead)]
+    tiers: list[list[P]] = []
+    for tier in (fitting, speaking, list(members)):
+        if tier and (not tiers or len(tier) != len(tiers[-1])):
+            tiers.append(tier)
+    return tiers
 
 
 def compatible(profile: Mapping[str, Sequence[str] | None], lead: LeadFacts) -> bool:

@@ -89,7 +89,7 @@ def test_commands_end_to_end(fresh_db: str, tmp_path: Path) -> None:
     code, _out, err = invoke("campaign", "enroll", "seminar", "--where", "city = ")
     assert code == 2 and err.startswith("nurture: ") and "\n" not in err.strip()
     code, _out, err = invoke("campaign", "enroll", "nope", "--where", "city = 'X'")
-    assert code == 2 and "no campaign 'nope'" in err
+    assert code == 2 and err.strip() == "nurture: no campaign 'nope' (see `nurture campaign list`)"
 
     code, out, _ = invoke(
         "purchases", "import", str(PROJECT_ROOT / "examples/purchases.csv"), "--json"
@@ -156,3 +156,59 @@ def test_bench_smoke(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout.strip().splitlines()[-1])
     [row] = doc["rows"]
     assert row["rows"] == 300 and row["due_rows"] > 0 and row["ratio_plan"] > 0
+
+
+def test_a_file_with_several_problems_lists_them_all(fresh_db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "slug: x\nname: X\npriority: high\nsteps:\n"
+        "  - {name: a, day: 0, channel: pigeon}\n"
+        "  - {name: b, day: 1, channel: call, deadline: soon}\n"
+    )
+    code, _out, err = invoke("campaign", "load", str(bad), CAMPAIGNS[0], "--json")
+    assert code == 2
+    doc = json.loads(_out)
+    assert [e.split(":")[0] for e in doc["errors"]] == [
+        f"{bad} line 3",
+        f"{bad} line 5",
+        f"{bad} line 6",
+    ]
+    assert [row["slug"] for row in doc["loaded"]] == ["dormant"]  # the good file loaded
+    code, _out, err = invoke("campaign", "load", str(bad))
+    assert code == 2 and len(err.strip().splitlines()) == 3
+    assert all(line.startswith(f"nurture: {bad} line ") for line in err.strip().splitlines())
+
+
+def test_user_mistakes_name_the_option(tmp_path: Path) -> None:
+    """Issue 20 item 2: an option's bad value is named as the option, not as a column."""
+    code, _out, err = invoke("simulate", "--start", "bad", "--days", "2")
+    assert (code, err) == (2, "nurture: --start 'bad' is not a date: use YYYY-MM-DD\n")
+    code, _out, err = invoke("simulate", "--start", "2026-03-23", "--days", "2", "--step", "0d")
+    assert (code, err) == (2, "nurture: --step '0d' is not a duration: use e.g. 1d or 6h\n")
+
+
+def test_coverage_with_no_lead_a_day_old_says_n_a(fresh_db: str) -> None:
+    """Issue 20 item 6: not "100.0% (of 0 older than a day)"."""
+    seed(fresh_db)  # two leads created just now
+    code, out, _ = invoke("coverage")
+    assert code == 0
+    assert "first touch within 24 h:   n/a (no lead is a day old yet)" in out
+    assert "100.0% (of 0" not in out
+    code, out, _ = invoke("coverage", "--json")
+    assert json.loads(out)["first_touch_24h_share"] is None
+    code, out, _ = invoke("coverage", "--now", "2099-01-01T00:00:00")
+    assert "first touch within 24 h:   0.0% (of 2 leads older than a day)" in out
+
+
+def test_simulate_refuses_what_it_cannot_simulate_in(fresh_db: str, tmp_path: Path) -> None:
+    """A bad --campaigns or --database is one line (they were tracebacks), and a database
+    with leads is never written to by the simulation."""
+    args = ("simulate", "--start", "2026-03-23", "--days", "1", "--leads", "12")
+    code, _out, err = invoke(*args, "--campaigns", str(tmp_path / "none"))
+    assert code == 2 and "is not a folder of campaign files" in err
+    code, _out, err = invoke(*args, "--database", "not a url")
+    assert (code, err) == (2, "nurture: --database is not a database URL (e.g. sqlite:///sim.db)\n")
+    seed(fresh_db)
+    code, _out, err = invoke(*args, "--database", fresh_db)
+    assert code == 2 and err.endswith("holds 2 leads: simulate needs an empty one\n"), err
+    assert "\n" not in err.strip()

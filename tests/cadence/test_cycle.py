@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from nurture.cadence.campaigns import load_specs
 from nurture.cadence.caps import Cap, respects
 from nurture.cadence.cycle import run_cycle
+from nurture.cadence.enrolment import enrol
 from nurture.cadence.filters import compile_filter
-from nurture.cadence.planner import enrol
 from nurture.config import get_settings
 from nurture.db.cadence import Campaign, Engagement, Enrollment, Task, Touch
 from nurture.db.leads import Lead
@@ -221,10 +221,13 @@ def test_escalation_of_missed_hard_deadline_is_sent_once(
     assert run_cycle(world.session, now=later + timedelta(hours=1)).escalations == 0
     [task] = world.session.scalars(select(Task).where(Task.lead_id == lead.id, Task.kind == "call"))
     assert task.escalated_to == "boss@example.com" and task.escalated_at == later
-    [mail] = world.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "system"))
-    assert mail.template == "system/escalation" and mail.to_addr == "boss@example.com"
-    assert mail.dedupe_key == f"escalation.{task.id}" and mail.status == "queued"
-    assert mail.context and mail.context["task"]["id"] == task.id
+    # one digest per supervisor and run, not one e-mail per missed task
+    [mail] = world.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.template == "system/escalation_digest")
+    )
+    assert mail.to_addr == "boss@example.com" and mail.kind == "digest"
+    assert mail.status == "queued"
+    assert mail.context and mail.context["items"][0]["task_id"] == task.id
 
 
 def test_coverage_repair_gives_owners_a_task(world: World, exhibition: Campaign) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,39 @@ def test_dormant_customers_are_reengaged_best_first_within_capacity(world: World
     assert "Co 1" in letter and "Pro" in letter
     assert run_cycle(world.session, now=NOW).reengaged == 0  # idempotent
     assert world.session.get(Lead, leads[1].id) is not None
+
+
+def test_hostile_purchase_rows_are_rejected_not_crashed_on(world: World, tmp_path: Path) -> None:
+    """Rows a column cannot hold are rejected with their reason (they were tracebacks:
+    integer overflow, a superscript digit, a name too long for its column)."""
+    lead = world.lead(email="buyer@example.com")
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "lead_id,email,date,amount,quantity,product\n"
+        f"{lead.id},,2026-01-10,100,1,CRM\n"  # row 2: good
+        "99999999999999,,2026-01-10,100,1,CRM\n"
+        "²,,2026-01-10,100,1,CRM\n"
+        f"{lead.id},,2026-01-11,100,99999999999,CRM\n"
+        f"{lead.id},,2026-01-12,100,1,{'x' * 300}\n"
+        f"{lead.id},,2026-01-13,inf,1,CRM\n"
+        f"{lead.id},,0001-01-01T00:00:00+05:00,100,1,CRM\n",
+        encoding="utf-8",
+    )
+    result = import_purchases(world.session, path)
+    assert result.imported == 1
+    assert [line.split(":")[0] for line in result.rejected] == [
+        'p.csv row 3, column "lead_id"',
+        'p.csv row 4, column "lead_id"',
+        'p.csv row 5, column "quantity"',
+        'p.csv row 6, column "product"',
+        'p.csv row 7, column "amount"',
+        'p.csv row 8, column "date"',
+    ]
+    huge = tmp_path / "huge.csv"
+    huge.write_text("email,date,amount\n" + "x" * 200_000 + ",2026-01-01,1\n", encoding="utf-8")
+    limit = csv.field_size_limit(131_072)  # the module's default (global: others may raise it)
+    try:
+        with pytest.raises(InputError, match="not a readable CSV file"):
+            import_purchases(world.session, huge)
+    finally:
+        csv.field_size_limit(limit)

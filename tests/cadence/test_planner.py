@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from nurture.cadence import planner
+from nurture.cadence import planner, scratch
 from nurture.cadence.campaigns import load_specs, parse_campaign, save_campaign
 from nurture.cadence.cycle import run_cycle
 from nurture.db.cadence import Enrollment, Task, Touch
@@ -226,8 +226,8 @@ def test_the_sqlite_page_cache_is_restored_after_planning(
     world.lead(kind="seminar")
     conn = world.session.connection()
     conn.exec_driver_sql("PRAGMA cache_size = -3000")
-    with planner.sqlite_cache(world.session):
-        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -planner.SQLITE_CACHE_KIB
+    with scratch.page_cache(world.session):
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -scratch.SQLITE_CACHE_KIB
     assert run_cycle(world.session, now=NOW).planned == 1
     assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -3000
-    assert conn.exec_driver_sql("PRAGMA temp.cache_size").scalar_one() != -planner.SQLITE_CACHE_KIB
+    assert conn.exec_driver_sql("PRAGMA temp.cache_size").scalar_one() != -scratch.SQLITE_CACHE_KIB

@@ -148,3 +148,57 @@ def world(session: Session) -> World:
 @pytest.fixture()
 def playbooks_dir() -> Path:
     return PLAYBOOKS
+
+
+def load_playbook(
+    session: Session, name: str, *, now: datetime = NOW, text: str | None = None
+) -> int:
+    """Load ``examples/playbooks/<name>.yaml`` (or ``text``); returns the version number."""
+    from nurture.playbooks import parse_playbook, save_version
+
+    source = text if text is not None else (PLAYBOOKS / f"{name}.yaml").read_text(encoding="utf-8")
+    spec = parse_playbook(source, file=f"{name}.yaml", templates_dir=PROJECT_ROOT / "templates")
+    row, _ = save_version(session, spec, source, file_name=f"{name}.yaml", now=now)
+    return row.version
+
+
+@pytest.fixture()
+def sales(world: World) -> World:
+    """The world with both example playbooks loaded and role pools: engineer = ivan,
+    head_of_sales = chief."""
+    from nurture.playbooks import load_roles
+
+    world.staff()
+    load_playbook(world.session, "b2b-sale")
+    load_playbook(world.session, "event-invitation")
+    load_roles(
+        world.session, {"engineer": ["ivan@example.com"], "head_of_sales": ["chief@example.com"]}
+    )
+    return world
+
+
+@pytest.fixture()
+def loader() -> Any:
+    """:func:`load_playbook` for tests that load a changed playbook."""
+    return load_playbook
+
+
+@pytest.fixture(autouse=True)
+def _fresh_playbook_settings() -> Any:
+    """Each test reads ``NURTURE_REQUESTS_*`` afresh (as the house fixture does for the rest)."""
+    from nurture.playbooks.settings import get_playbook_settings
+
+    get_playbook_settings.cache_clear()
+    yield
+    get_playbook_settings.cache_clear()
+
+
+@pytest.fixture()
+def cli_db(fresh_db: str) -> Any:
+    """``fresh_db`` for tests that go through the CLI or a flow (the process-wide engine):
+    its connections are closed before the database goes, so none is left to the garbage
+    collector (a ResourceWarning under ``filterwarnings = error``)."""
+    yield fresh_db
+    from nurture.db.session import get_engine
+
+    get_engine().dispose()

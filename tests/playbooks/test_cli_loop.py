@@ -81,9 +81,9 @@ def _seed(url: str) -> tuple[int, list[int]]:
     return lead_id, ids
 
 
-def test_the_managers_loop_from_the_command_line(fresh_db: str) -> None:
+def test_the_managers_loop_from_the_command_line(cli_db: str) -> None:
     run("team", "load", str(PROJECT_ROOT / "examples" / "team.yaml"))
-    lead_id, (late, later) = _seed(fresh_db)
+    lead_id, (late, later) = _seed(cli_db)
     listed = js("task", "list", "--assignee", "olga.petrova@example.ru", "--now", NOW)
     assert [t["id"] for t in listed["tasks"]] == [late, later]
     first = listed["tasks"][0]
@@ -92,7 +92,7 @@ def test_the_managers_loop_from_the_command_line(fresh_db: str) -> None:
     overdue = js("task", "list", "--overdue", "--now", NOW)
     assert [t["id"] for t in overdue["tasks"]] == [late]
     done = js("task", "done", str(late), "--outcome", "reached=yes", "--note", "ok", "--now", NOW)
-    assert done["status"] == "done" and done["outcome"] == {"reached": "yes"}
+    assert done["status"] == "done" and done["outcome"] == {"reached": True}
     again = run("task", "done", str(late), "--outcome", "reached=yes", "--json", code=2)
     assert f"task {late} is already done" in again.stderr and again.stdout == ""
     run("task", "done", str(later), "--outcome", "noequals", code=2)

@@ -74,13 +74,13 @@ def test_complete_records_the_outcome_once_and_twice_is_an_error(world: World) -
         note="Interested in 20 licences",
     )
     assert done.status == "done" and done.completed_by == "olga@example.com"
-    assert done.outcome == {"reached": "yes", "next": "send proposal"}
+    assert done.outcome == {"reached": True, "next": "send proposal"}
     assert s.get(Lead, lead.id).last_activity_at == NOW  # type: ignore[union-attr]
     with pytest.raises(ConflictError, match=f"task {task.id} is already done"):
         complete_task(s, task.id, now=NOW + timedelta(minutes=1), actor="ivan@example.com")
     [ev] = events_of(world, "task.done", task_id=task.id)
     assert ev.actor == "olga@example.com" and ev.data["note"] == "Interested in 20 licences"
-    assert ev.data["outcome"] == {"reached": "yes", "next": "send proposal"}
+    assert ev.data["outcome"] == {"reached": True, "next": "send proposal"}
     with pytest.raises(UnknownRecordError, match="no task with id 999999"):
         complete_task(s, 999999, now=NOW, actor="x")
     with pytest.raises(InputError, match="use lower-case"):
@@ -213,3 +213,25 @@ def test_story_tells_everything_in_time_order(world: World) -> None:
     assert story["owner"] == {"name": "Olga Petrova", "email": "olga@example.com"}
     assert story["sources"][0]["file"] == "badges.csv"
     assert s.scalar(select(func.count()).select_from(ProcessEvent)) == 3
+
+
+def test_notes_and_several_assignees_and_a_due_window(world: World) -> None:
+    from nurture.playbooks import add_note
+
+    s = world.session
+    a, b, c = world.lead(), world.lead(owner="ivan"), world.lead(owner="emily")
+    ta = world.task(a, due=NOW + timedelta(hours=1))
+    tb = world.task(b, due=NOW + timedelta(days=2))
+    world.task(c, due=NOW + timedelta(hours=2))
+    views = list_tasks(s, now=NOW, assignees=["olga@example.com", "ivan@example.com"])
+    assert [v.id for v in views] == [ta.id, tb.id]
+    window = list_tasks(
+        s, now=NOW, due_from=NOW + timedelta(days=1), due_before=NOW + timedelta(days=3)
+    )
+    assert [v.id for v in window] == [tb.id]
+    with pytest.raises(InputError, match="empty"):
+        add_note(s, a.id, "  ", now=NOW, actor="olga")
+    add_note(s, a.id, "prefers e-mail", now=NOW, actor="olga")
+    complete_task(s, ta.id, now=NOW, actor="olga", outcome={"reached": "yes"})
+    texts = [e["text"] for e in lead_story(s, a.id)["story"]]
+    assert "note: prefers e-mail" in texts and "done: reached=yes" in texts

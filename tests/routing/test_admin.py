@@ -25,16 +25,20 @@ def test_load_twice_is_a_no_op(session: Session) -> None:
     spec = load_team_file(EXAMPLE)
     first = apply_team_file(session, spec)
     second = apply_team_file(session, spec)
-    assert first.created == 8 and second.created == 0 and second.absences_added == 0
-    assert session.execute(select(func.count()).select_from(Team)).scalar_one() == 2
+    assert first.created == 11 and second.created == 0 and second.absences_added == 0
+    assert session.execute(select(func.count()).select_from(Team)).scalar_one() == 3
     assert session.execute(select(func.count()).select_from(Absence)).scalar_one() == 1
-    assert session.execute(select(func.count()).select_from(RoutingRule)).scalar_one() == 5
+    assert session.execute(select(func.count()).select_from(RoutingRule)).scalar_one() == 6
     fallback = session.execute(select(Team.name).where(Team.is_fallback)).scalars().all()
     assert fallback == ["St Petersburg & International"]
     supervisors = session.execute(
         select(Manager.email).where(Manager.role == "supervisor")
     ).scalars()
-    assert set(supervisors) == {"anna.smirnova@example.ru", "sergey.kuznetsov@example.ru"}
+    assert set(supervisors) == {
+        "anna.smirnova@example.ru",
+        "sergey.kuznetsov@example.ru",
+        "marina.lebedeva@example.ru",
+    }
 
 
 def test_adding_a_member_keeps_everyone_elses_credit(session: Session, now: datetime) -> None:
@@ -45,12 +49,12 @@ def test_adding_a_member_keeps_everyone_elses_credit(session: Session, now: date
     before = _credits(session)
     grown = text.replace(
         "      - name: Dmitry Volkov\n",
-        "      - name: Irina Sokolova\n        email: irina.sokolova@example.ru\n"
+        "      - name: Maxim Belov\n        email: maxim.belov@example.ru\n"
         "        weight: 1\n      - name: Dmitry Volkov\n",
     )
     apply_team_file(session, parse_team_file(grown))
     after = _credits(session)
-    assert after["irina.sokolova@example.ru"] == 0.0
+    assert after["maxim.belov@example.ru"] == 0.0
     assert {k: v for k, v in after.items() if k in before} == before
     assert any(v != 0 for v in before.values())
 

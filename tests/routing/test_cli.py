@@ -26,7 +26,7 @@ def run(*args: str, code: int = 0) -> Any:
 def test_team_workflow(fresh_db: str) -> None:
     first = json.loads(run("team", "load", str(EXAMPLE), "--json").stdout)
     again = json.loads(run("team", "load", str(EXAMPLE), "--json").stdout)
-    assert first["created"] == 8 and again["created"] == 0 and again["absences_added"] == 0
+    assert first["created"] == 11 and again["created"] == 0 and again["absences_added"] == 0
     engine = make_engine(fresh_db)
     with session_scope(engine) as s:
         s.execute(
@@ -68,11 +68,44 @@ def test_clear_errors(fresh_db: str, tmp_path: Path) -> None:
         )
     )
     result = run("team", "load", str(bad), code=2)
-    assert result.stderr.startswith("nurture: team.yaml line 43: teams[1].managers[0].weight")
+    assert result.stderr.startswith("nurture: team.yaml line 45: teams[1].managers[0].weight")
     assert "Traceback" not in result.stderr
+    # a name or id the user typed that is not there is their mistake: one line, exit 2
     result = run(
         "team", "absent", "nobody@example.ru", "--from", "2026-12-01", "--to", "2026-12-02", code=2
     )
-    assert "no manager with e-mail" in result.stderr
-    run("team", "absent", "x@example.ru", "--from", "tomorrow", "--to", "2026-12-02", code=2)
+    assert result.stderr == (
+        "nurture: no manager with e-mail 'nobody@example.ru' (load the team file first)\n"
+    )
+    result = run(
+        "team", "absent", "x@example.ru", "--from", "tomorrow", "--to", "2026-12-02", code=2
+    )
+    assert result.stderr == "nurture: --from 'tomorrow' is not a date: use YYYY-MM-DD\n"
+    result = run(
+        "team", "absent", "x@example.ru", "--from", "2026-12-02", "--to", "2026-12-01", code=2
+    )
+    assert result.stderr == "nurture: --to 2026-12-01 is before --from 2026-12-02\n"
     assert "no lead with id 999" in run("leads", "show", "999", code=2).stderr
+
+
+def test_a_team_file_with_several_problems_lists_them_all(fresh_db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "team.yaml"
+    bad.write_text(
+        EXAMPLE.read_text()
+        .replace("weight: 2 ", "weight: -2 ")
+        .replace("timezone: Europe/London", "timezone: Europe/Londn")
+        .replace("    team: Moscow\n  - name: Moscow\n", "    team: Moskow\n  - name: Moscow\n")
+    )
+    result = run("team", "load", str(bad), code=2)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines  # the rule's team is checked once the fields are right
+    assert lines[0].startswith("nurture: team.yaml line 21: teams[0].managers[0].weight: ")
+    assert lines[1].startswith("nurture: team.yaml line 52: teams[1].managers[1].timezone: ")
+    fixed = bad.read_text().replace("weight: -2 ", "weight: 2 ").replace("Londn", "London")
+    bad.write_text(fixed.replace("email: emily.clark", "email: olga.petrova@example.ru\n#"))
+    lines = run("team", "load", str(bad), code=2).stderr.splitlines()
+    assert lines == [
+        "nurture: team.yaml line 49: teams[1].managers[1].email: olga.petrova@example.ru "
+        "appears twice (first at teams[0].managers[0].email)",
+        "nurture: team.yaml line 85: rules[1].team: team 'Moskow' is not defined in teams",
+    ]

@@ -14,7 +14,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "team.yaml"
 
 def test_example_is_valid() -> None:
     spec = load_team_file(EXAMPLE)
-    assert len(spec.teams) == 2
+    assert len(spec.teams) == 3
     assert all(t.supervisor is not None for t in spec.teams)
     weights = {m.weight for t in spec.teams for m in t.managers}
     assert len(weights) > 1

@@ -46,3 +46,20 @@ def test_manager_profile_compatibility() -> None:
     assert compatible(profile, LeadFacts(1, language="EN", country="de"))
     assert not compatible(profile, LeadFacts(2, language="ru"))
     assert compatible(profile, LeadFacts(3))  # unknown values do not exclude
+
+
+def test_routing_reads_the_one_list_of_lead_fields() -> None:
+    """Every routing field of LEAD_FIELDS is a fact routing reads, a rule can test and a
+    batch selects; nothing else is."""
+    from dataclasses import fields
+
+    from nurture.db.leads import ROUTING_FIELDS
+    from nurture.routing.config import Conditions
+    from nurture.routing.facts import COLUMNS
+    from nurture.routing.rules import CONDITION_FIELDS, LIST_FIELDS
+
+    facts = {f.name for f in fields(LeadFacts)} - {"id", "event_kinds", "score"}
+    assert facts == set(ROUTING_FIELDS)
+    assert set(LIST_FIELDS) == {*ROUTING_FIELDS, "event_kind"}
+    assert set(Conditions.model_fields) == set(CONDITION_FIELDS)
+    assert COLUMNS[3:] == ROUTING_FIELDS

@@ -26,23 +26,18 @@ def test_routes_by_rule_and_weight(
     got = [owners[i] for i in moscow]
     assert got.count(olga) == 20 and got.count(ivan) == 10
     assert {owners[i] for i in other} == {john}  # Maria is on leave
-    assert summary.digests == 3 and summary.tasks == 35
+    assert summary.tasks == 35
     reasons = session.execute(select(Assignment.reason).where(Assignment.lead_id == moscow[0]))
     assert 'rule "Moscow" -> team Moscow ->' in reasons.scalar_one()
-    digest = session.execute(
-        select(OutboxMessage).where(OutboxMessage.manager_id == olga)
-    ).scalar_one()
-    assert digest.kind == "digest" and digest.context is not None
-    assert digest.context["total"] == 20
     again = route_unassigned(session, now=now)
-    assert again.assigned == 0 and again.digests == 0
+    assert again.assigned == 0 and again.tasks == 0
     assert session.execute(select(func.count()).select_from(Task)).scalar_one() == 35
 
 
 def test_nothing_happens_without_a_team(session: Session, leads: Any, now: datetime) -> None:
     leads(3)
     summary = route_unassigned(session, now=now)
-    assert summary.assigned == 0 and summary.unassigned == 3 and summary.digests == 0
+    assert summary.assigned == 0 and summary.unassigned == 3 and summary.tasks == 0
 
 
 def test_merged_and_closed_leads_are_left_alone(
@@ -72,20 +67,18 @@ def test_returning_lead_goes_back_to_previous_owner(
     assert log[-1] == ("returning", "returning lead -> previous owner John Smith")
 
 
-def test_one_digest_per_manager_not_per_lead(
+def test_a_task_per_lead_and_no_email_per_routing_run(
     session: Session, team: dict[str, Any], leads: Any, now: datetime
 ) -> None:
+    """Each new owner gets a first-contact task per lead; the e-mail telling them is the
+    daily digest (playbooks), never one message per routing run."""
     leads(12, city="Berlin")
     summary = route_unassigned(session, now=now)
-    rows = session.execute(select(OutboxMessage)).scalars().all()
-    assert summary.digests == len(rows) == 1
-    (row,) = rows
-    assert row.to_addr == "john.smith@example.com" and row.template == "system/manager_digest"
-    assert row.dedupe_key.startswith(f"digest.{team['john'].id}.")
-    assert row.message_id == f"<{row.dedupe_key}@nurture.local>"
-    assert row.context is not None and len(row.context["leads"]) == 12
+    assert summary.assigned == summary.tasks == 12
+    assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
     tasks = session.execute(select(Task)).scalars().all()
     assert {t.kind for t in tasks} == {"first_contact"} and {t.deadline for t in tasks} == {"hard"}
+    assert {t.manager_id for t in tasks} == {team["john"].id}
     assert all(t.due_at > now for t in tasks)
 
 
