@@ -45,6 +45,7 @@ NO_DATABASE = {
     ("score", "evaluate"): "reads a transactions file",
     ("score", "cdnow-export"): "writes the bundled CDNOW data",
     ("score", "models"): "lists the model versions on disk",
+    ("playbook", "validate"): "checks a playbook file",
 }
 
 #: Arguments for commands that need more than a sample value of each required parameter.
@@ -57,6 +58,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("purchases", "import"): [str(EXAMPLES / "purchases.csv")],
     ("leads", "unmerge"): ["1"],
     ("suppress", "add"): ["x@example.com"],
+    ("playbook", "load"): [str(EXAMPLES / "playbooks" / "b2b-sale.yaml")],
     ("template", "preview"): ["exhibition/welcome", "--lead", "1", "--out", "{tmp}/x.eml"],
 }
 
