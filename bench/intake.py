@@ -17,6 +17,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -443,7 +444,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with timed() as t_norm:
             normalised, norm_mb = run_isolated(lambda: normalise_only(files))
         add("normalising alone (no database)", t_norm.seconds, norm_mb, rows=normalised)
-        targets = [("nurture sqlite", f"sqlite:///{tmp / 'nurture.db'}", None)]
+        targets: list[tuple[str, str, str | None]] = [
+            ("nurture sqlite", f"sqlite:///{tmp / 'nurture.db'}", None)
+        ]
         if not args.no_postgres:
             pg = pg_schema()
             if pg:
@@ -451,7 +454,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for label, url, schema in targets:
             try:
                 with timed() as t:
-                    totals, peak = run_isolated(lambda url=url: intake(files, url))
+                    totals, peak = run_isolated(partial(intake, files, url))
             finally:
                 if schema:
                     drop_pg_schema(schema)
@@ -463,8 +466,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     (True, LEAN_RUN),
                 ):
                     (kept_schema, schema_s), schema_mb = run_isolated(
-                        lambda lean=lean: schema_floor(
-                            tmp / "nurture.db", tmp / f"schema-{lean}.db", lean=lean
+                        partial(
+                            schema_floor, tmp / "nurture.db", tmp / f"schema-{lean}.db", lean=lean
                         )
                     )
                     add(run, schema_s, schema_mb, created=kept_schema)

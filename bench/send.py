@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Report, timed
+from common import Report, timed  # this script's folder is on sys.path
 
 AIOSMTPD_CHILD = """
 import asyncio, sys
@@ -265,11 +266,11 @@ def main() -> None:
         # raw, pipelines, raw, pipelines, ..., raw: each pipeline run is compared with the
         # mean of the raw runs right before and after it (the machine's load drifts)
         raws = [raw_run()]
-        runs: dict[int, list[tuple[Any, float, float]]] = {w: [] for w in workers_list}
+        runs: dict[int, list[tuple[Any, float, int]]] = {w: [] for w in workers_list}
         for _ in range(args.rounds):
             for workers in workers_list:
                 reset_outbox(url)
-                summary, cpu = measured(lambda w=workers: send_due(render_workers=w))
+                summary, cpu = measured(partial(send_due, render_workers=workers))
                 runs[workers].append((summary, cpu, len(raws) - 1))
                 if summary.sent != args.rows:
                     print(f"warning: sent {summary.sent} of {args.rows}", file=sys.stderr)

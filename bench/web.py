@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,7 @@ async def run_clients(
     async def one(k: int) -> None:
         me = clients[k % len(clients)]
         rng = random.Random(k)
-        paths = {
+        paths: dict[str, Callable[[], str]] = {
             "my_day": lambda: "/",
             "lead_card": lambda: f"/leads/{rng.choice(me['leads'])}",
             "feed": lambda: me["feed"],

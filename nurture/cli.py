@@ -22,7 +22,7 @@ from typing import Any
 import typer
 from typer.core import TyperCommand
 
-from nurture.cli_support import JsonOption, NurtureGroup, print_json
+from nurture.cli_support import JsonOption, NurtureGroup, print_json, tidy_help, tidy_param
 
 LEADS = "leads"
 LEADS_HELP = "Leads: show a lead's story, export, sources, duplicates, merges, outcomes."
@@ -174,7 +174,7 @@ class LazyGroup(NurtureGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         known = super().get_command(ctx, cmd_name)
         if known is not None:
-            return known
+            return tidy_help(known)
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
@@ -186,6 +186,9 @@ class LazyGroup(NurtureGroup):
             hidden=entry.hidden,
             rich_help_panel=entry.panel,
         )
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return tidy_param(super().get_help_option(ctx))
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
@@ -199,7 +202,7 @@ def _module_group(module: str) -> Any:
     """Every top-level command and group that ``module.register`` adds."""
     sub = typer.Typer()
     importlib.import_module(module).register(sub)
-    return typer.main.get_group(sub)
+    return tidy_help(typer.main.get_group(sub))
 
 
 @lru_cache(maxsize=1)
@@ -207,7 +210,7 @@ def _leads_group() -> Any:
     leads = typer.Typer(help=LEADS_HELP, no_args_is_help=True)
     for module in LEADS_MODULES:
         importlib.import_module(module).register_leads(leads)
-    return typer.main.get_group(leads)
+    return tidy_help(typer.main.get_group(leads))
 
 
 def load_command(name: str) -> Any:

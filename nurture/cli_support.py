@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from nurture.errors import NurtureError
+from nurture.errors import DatabaseNotReadyError, NurtureError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -22,14 +22,51 @@ if TYPE_CHECKING:
 
 class NurtureGroup(TyperGroup):
     """Root command group: a :class:`NurtureError` becomes one line on stderr and its exit
-    code (a user's bad input is never a traceback; anything else is a bug and keeps one)."""
+    code (a user's bad input is never a traceback; anything else is a bug and keeps one).
+
+    A database error is looked at once more: when the configured database turns out not to be
+    ready (no schema, an older one, an unreachable server), that is the user's line and exit
+    2, whichever path the command took to the database; otherwise it is a bug.
+    """
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except NurtureError as exc:
-            typer.echo(f"nurture: {exc.format_message()}", err=True)
-            raise typer.Exit(exc.exit_code) from exc
+            fail(exc)
+        except Exception as exc:
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            fail(DatabaseNotReadyError(problem), cause=exc)
+
+
+def fail(error: NurtureError, *, cause: BaseException | None = None) -> NoReturn:
+    """Print ``error`` as the user's one line on stderr and exit with its code."""
+    typer.echo(f"nurture: {error.format_message()}", err=True)
+    raise typer.Exit(error.exit_code) from (cause or error)
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """Why the configured database cannot be used, if ``exc`` is a database error and the
+    database is not ready; ``None`` for anything else."""
+    if "sqlalchemy" not in sys.modules:  # nothing touched a database
+        return None
+    from sqlalchemy.exc import DBAPIError
+
+    seen: BaseException | None = exc
+    while seen is not None and not isinstance(seen, DBAPIError):
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return None
+    from nurture.config import get_settings
+    from nurture.db.session import make_engine, schema_problem
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        return schema_problem(engine)
+    finally:
+        engine.dispose()
 
 
 def _default(value: Any) -> Any:
@@ -75,4 +112,81 @@ def cli_session() -> Iterator[Session]:
 
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout.")
-NowOption = typer.Option(None, "--now", help="Pretend it is this ISO date-time (UTC if naive).")
+NowOption = typer.Option(
+    None, "--now", metavar="DATE-TIME", help="Pretend it is this ISO date-time (UTC if naive)."
+)
+
+# Options whose values are dates, by name, when their command sets no metavar of its own.
+DATE_OPTIONS = {"--from", "--to", "--date", "--as-of", "--start", "--since", "--until"}
+
+
+class _Argument(TyperArgument):
+    """An argument as ``--help`` shows it: ``FILE`` (``[FILE]`` when optional) in the usage
+    line, and no type placeholder beside its name (Typer writes ``{file}`` and ``<path>``)."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        if not self.required and not name.startswith("["):
+            name = f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+class _Option(TyperOption):
+    """An option as ``--help`` shows it: nothing after a flag, a plain metavar (``FILE``,
+    ``N``, ``DATE``, ``[a|b]``) after the others, instead of ``<bool>``, ``<int range>
+    [x>=1]`` and the like, whose width squeezed the help text into a narrow column."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        if self.metavar is not None:
+            return self.metavar
+        desc = self.type_descriptor
+        if desc.is_choice:
+            return "[" + "|".join(str(c) for c in desc.choices or ()) + "]"
+        if set(self.opts) & DATE_OPTIONS:
+            label = "DATE"
+        elif desc.is_path:
+            label = "DIR" if "dir" in (self.name or "") else "FILE"
+        elif desc.annotation is int or desc.is_ranged:
+            label = "N"
+        elif desc.annotation is float:
+            label = "NUMBER"
+        else:
+            label = "TEXT"
+        return label + ("..." if self.nargs != 1 or self.multiple else "")
+
+    def _get_number_range_help_str(self) -> str | None:
+        return None  # the value is still checked; a wrong one says what is allowed
+
+
+def tidy_help(command: Any) -> Any:
+    """Give ``command``, its subcommands and their parameters the help layout above.
+
+    Typer builds its own parameter classes; the commands of ``nurture`` are built once per
+    process (``nurture.cli`` loads them), so their parameters are switched to the two
+    subclasses here, help option included. Returns ``command``.
+    """
+    from typer._click import Context
+
+    for param in getattr(command, "params", ()):
+        tidy_param(param)
+    if getattr(command, "add_help_option", False):
+        tidy_param(command.get_help_option(Context(command)))
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+    return command
+
+
+def tidy_param(param: Any) -> Any:
+    """One parameter of :func:`tidy_help` (``None`` passes through)."""
+    if type(param) is TyperArgument:
+        param.__class__ = _Argument
+        if param.metavar is None:
+            param.metavar = (param.name or "value").upper()
+    elif type(param) is TyperOption:
+        param.__class__ = _Option
+    return param

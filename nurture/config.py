@@ -2,6 +2,9 @@
 
 One ``Settings`` object per process, obtained through :func:`get_settings`; tests
 override values with environment variables and call ``get_settings.cache_clear()``.
+
+The folders Nurture ships beside its code (templates, models, examples) are found by
+:func:`data_dir`, so the defaults work from a source checkout and from an installed wheel.
 """
 
 from __future__ import annotations
@@ -13,8 +16,26 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The source checkout (tests and benchmarks read its files); not there in an installed wheel.
+PROJECT_ROOT = PACKAGE_DIR.parent
+#: The folders shipped with the code; a wheel carries copies in ``nurture/_data/`` (setup.py).
+DATA_DIRS = ("templates", "models", "examples")
 DEFAULT_SECRET_KEY = "change-me-in-production"
+
+
+def data_dir(name: str, *, package: Path = PACKAGE_DIR) -> Path:
+    """Where the shipped folder ``name`` (``templates``, ``models`` or ``examples``) is.
+
+    Looked up in this order: ``<package>/_data/<name>``, the copy an installed wheel carries;
+    then ``<name>`` beside the package, in the source tree (a checkout or an editable
+    install). ``NURTURE_TEMPLATES_DIR``, ``NURTURE_MODELS_DIR`` and ``NURTURE_EXAMPLES_DIR``
+    override the result.
+    """
+    if name not in DATA_DIRS:
+        raise ValueError(f"{name!r} is not one of the shipped folders {DATA_DIRS}")
+    packaged = package / "_data" / name
+    return packaged if packaged.is_dir() else package.parent / name
 
 
 class Settings(BaseSettings):
@@ -36,8 +57,18 @@ class Settings(BaseSettings):
     )
     default_region: str = Field(default="RU", description="Region for phones without +code.")
     timezone: str = Field(default="Europe/Moscow", description="Default IANA zone for leads.")
-    templates_dir: Path = Field(default=PROJECT_ROOT / "templates")
-    models_dir: Path = Field(default=PROJECT_ROOT / "models")
+    templates_dir: Path = Field(
+        default_factory=lambda: data_dir("templates"),
+        description="Jinja2 templates: email/, documents/, web/ (default: the shipped ones).",
+    )
+    models_dir: Path = Field(
+        default_factory=lambda: data_dir("models"),
+        description="Lead-scoring model versions (default: the shipped models/).",
+    )
+    examples_dir: Path = Field(
+        default_factory=lambda: data_dir("examples"),
+        description="Sample events, team, campaigns (default: the shipped examples/).",
+    )
     env: Literal["development", "production"] = Field(
         default="development",
         description="production: refuse to serve or send with unsafe settings (default key).",

@@ -1,17 +1,20 @@
 """The one error hierarchy of Nurture.
 
     NurtureError
-     +-- ConfigError            (settings, YAML files: team, campaigns, mappings)
-     +-- InputError(ValueError) (a user's file or argument is wrong; names file/row/field)
+     +-- ConfigError            (settings, YAML files: team, campaigns, mappings)      exit 2
+     |    +-- DatabaseNotReadyError (no schema, an older one, or no server: `nurture init`)
+     +-- InputError(ValueError) (a user's file or argument is wrong; names file/row/field) 2
      |    +-- NotALeadListError (the file is binary or has no recognisable columns)
-     +-- NotFoundError(LookupError)
-     +-- DeliveryError          (SMTP and outbox problems)
-     |    +-- TemporaryDeliveryError
-     |    +-- PermanentDeliveryError
-     +-- ModelError             (lead-scoring artifacts)
+     +-- NotFoundError(LookupError) (no such lead, campaign, manager, model version)     2
+     +-- ModelError             (lead-scoring artifacts: missing, untrusted, invalid)    2
+     +-- DeliveryError          (SMTP and outbox problems)                               1
+          +-- TemporaryDeliveryError
+          +-- PermanentDeliveryError
 
 Errors that reach the CLI are printed as one line by :meth:`NurtureError.format_message`
-with :attr:`exit_code`; anything else is a bug and keeps its traceback.
+with :attr:`exit_code`: 2 for what the user can fix (a file, an argument, a setting, the
+database's schema), 1 for a failure worth retrying later; anything else is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
@@ -69,12 +72,19 @@ class InputError(NurtureError, ValueError):
         return f"{prefix}: {self}" if prefix else str(self)
 
 
+class DatabaseNotReadyError(ConfigError):
+    """The configured database cannot be used as it is: it has no Nurture schema, an older
+    (or unknown) one, or its server cannot be reached. The message says what to do."""
+
+
 class NotALeadListError(InputError):
     """The file cannot be read as a lead list at all; nothing is written."""
 
 
 class NotFoundError(NurtureError, LookupError):
     """A lead, campaign, manager or model version does not exist."""
+
+    exit_code = 2
 
 
 class DeliveryError(NurtureError):
@@ -91,3 +101,5 @@ class PermanentDeliveryError(DeliveryError):
 
 class ModelError(NurtureError):
     """A scoring model is missing, untrusted or incompatible."""
+
+    exit_code = 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 #: Irregular English plurals and every Russian word we count: one -> (few, many).
 FORMS: dict[str, tuple[str, str]] = {
     "possible duplicate": ("possible duplicates", "possible duplicates"),
+    "address": ("addresses", "addresses"),
     "lead": ("leads", "leads"),
     "row": ("rows", "rows"),
     "task": ("tasks", "tasks"),

@@ -2,6 +2,14 @@
 
 PostgreSQL tests get their own schema (so parallel runs never collide) and are skipped
 when the server is unreachable, except under CI=true, where they fail instead.
+
+The lanes: :func:`pytest_collection_modifyitems` marks every test by the services its
+fixtures need (``postgres``: the PostgreSQL backend of ``backend``/``engine``/``session``/
+``fresh_db``; ``smtp``: an SMTP server fixture; ``browser``: Playwright; ``prefect``: the
+``prefect_harness``), so ``make check`` (``-m "not (postgres or smtp or browser or prefect
+or slow)"``, with ``NURTURE_TEST_LANE=fast``) runs what needs no service, and a new test
+lands in the right lane without anyone marking it. In the fast lane a test that reaches
+PostgreSQL some other way fails and says how to fix it.
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ from sqlalchemy.orm import Session
 
 from nurture.config import get_settings
 from nurture.db.session import init_db, make_engine
+
+# No Prefect usage reports from tests, wherever pytest runs from (pyproject.toml sets the
+# same for runs from the project folder).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 PG_BASE_URL = os.environ.get(
     "NURTURE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -35,11 +47,61 @@ def _pg_reachable() -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-_PG_PROBLEM = _pg_reachable()
+#: ``make check`` sets it: the fast lane, which must not reach a service.
+FAST_LANE = os.environ.get("NURTURE_TEST_LANE", "") == "fast"
+
+_PG_PROBLEM = "not probed in the fast lane" if FAST_LANE else _pg_reachable()
+
+#: Fixtures that mean "this test needs that service" (besides the PostgreSQL backend).
+SERVICE_FIXTURES = {
+    "smtp": ("smtp_server",),
+    "browser": ("browser", "page", "web_browser", "playwright"),
+    "prefect": ("prefect_harness",),
+}
+#: Packages whose import in a test module means its tests start that service themselves.
+SERVICE_PACKAGES = {"smtp": ("aiosmtpd",), "browser": ("playwright",)}
+
+
+def _services_imported(module: object) -> set[str]:
+    """The services whose packages ``module`` imports at its top (``from aiosmtpd... import``)."""
+    found = set()
+    for value in vars(module).values():
+        origin = getattr(value, "__module__", None) or getattr(value, "__name__", None)
+        if not isinstance(origin, str):
+            continue
+        for marker, packages in SERVICE_PACKAGES.items():
+            if origin.split(".")[0] in packages:
+                found.add(marker)
+    return found
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by these markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by the services it needs (see the module docstring)."""
+    imported: dict[object, set[str]] = {}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        markers = {m for m, names in SERVICE_FIXTURES.items() if fixtures.intersection(names)}
+        module = getattr(item, "module", None)
+        if module is not None:
+            if module not in imported:
+                imported[module] = _services_imported(module)
+            markers |= imported[module]
+        for marker in sorted(markers):
+            item.add_marker(getattr(pytest.mark, marker))
 
 
 def require_postgres() -> None:
     """Skip on a laptop without PostgreSQL; fail under CI, where it must be there."""
+    if FAST_LANE:
+        pytest.fail(
+            "this test reaches PostgreSQL but is not marked `postgres`: take the database "
+            "from the `backend`/`engine`/`session`/`fresh_db` fixtures (they mark it), or "
+            "mark it @pytest.mark.postgres"
+        )
     if _PG_PROBLEM is None:
         return
     if os.environ.get("CI", "").lower() == "true":

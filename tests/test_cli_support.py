@@ -77,6 +77,7 @@ def test_settings_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert (s.default_region, s.batch_size) == ("GB", 123)
 
 
+@pytest.mark.slow
 def test_installed_cli_initialises_twice(fresh_db: str) -> None:
     cmd = [sys.executable, "-m", "nurture.cli", "init", "--json"]
     first = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)

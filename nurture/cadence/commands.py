@@ -57,7 +57,8 @@ def campaign_load(
     else:
         for row in loaded:
             verb = "created" if row["created"] else "updated"
-            typer.echo(f"{row['slug']}: {verb}, {row['steps']} steps, priority {row['priority']}")
+            steps = count(row["steps"], "step")
+            typer.echo(f"{row['slug']}: {verb}, {steps}, priority {row['priority']}")
         for err in errors:
             typer.echo(f"nurture: {err}", err=True)
     if errors:
@@ -163,7 +164,7 @@ def purchases_import(
         print_json(result)
         return
     typer.echo(
-        f"{result.file}: {result.rows} rows, {result.imported} imported, "
+        f"{result.file}: {count(result.rows, 'row')}, {result.imported} imported, "
         f"{result.duplicates} already known, {len(result.rejected)} rejected, "
         f"{count(result.leads_converted, 'lead')} converted"
     )
@@ -193,9 +194,10 @@ def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> Non
     typer.echo(f"  enrolled:    {_fmt(s.enrolled)}; re-engaged {s.reengaged}")
     typer.echo(
         f"  touches:     {s.planned} planned, {s.skipped} skipped, {s.shifted} shifted by the cap,"
-        f" {s.completed} enrolments completed"
+        f" {count(s.completed, 'enrolment')} completed"
     )
-    typer.echo(f"  queued:      {s.emails_queued} e-mails, {s.tasks_created} owner tasks")
+    queued = f"{count(s.emails_queued, 'e-mail')}, {count(s.tasks_created, 'owner task')}"
+    typer.echo(f"  queued:      {queued}")
     typer.echo(f"  escalations: {s.escalations}")
     typer.echo(
         f"  coverage:    {s.open_leads} open leads, next step scheduled for {s.next_step_share:.1%}"

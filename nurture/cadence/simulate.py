@@ -32,7 +32,7 @@ from nurture.cadence.campaigns import read_campaign_file, save_campaign
 from nurture.cadence.cycle import CycleSummary, run_cycle
 from nurture.cadence.purchases import apply_purchases
 from nurture.cadence.statements import affected
-from nurture.config import PROJECT_ROOT
+from nurture.config import data_dir
 from nurture.db.cadence import Engagement, Purchase, Task
 from nurture.db.leads import Event, ImportBatch, Lead, LeadSource
 from nurture.db.mail import OutboxMessage
@@ -51,7 +51,7 @@ ZONES: list[tuple[str | None, str | None, str]] = [
     (None, None, "ru"),
 ]
 KINDS = ("exhibition", "seminar", "webinar")
-DEFAULT_CAMPAIGNS = PROJECT_ROOT / "examples" / "campaigns"
+DEFAULT_CAMPAIGNS = data_dir("examples") / "campaigns"
 
 
 @dataclass

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -62,6 +64,8 @@ def is_holiday(country: str | None, day: date) -> bool:
 def _calendar(country: str, year: int) -> holidays.HolidayBase | None:
     if not country:
         return None
+    import holidays  # here, not at the top: commands that never plan need not load it
+
     try:
         return holidays.country_holidays(country.upper(), years=year)
     except (NotImplementedError, KeyError):

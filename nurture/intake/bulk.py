@@ -176,7 +176,8 @@ def insert_returning(
     before = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
     _sqlite_insert(cur, table, cols, rows, tail)
     cur.execute(f"SELECT {ret} FROM {table} WHERE id > ? ORDER BY id", (before,))
-    return cur.fetchall()
+    rows_back: list[tuple[Any, ...]] = cur.fetchall()
+    return rows_back
 
 
 def _pg_copy_new(

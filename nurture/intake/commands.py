@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from nurture.cli_support import JsonOption, cli_session, print_json
 from nurture.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 KIND_HELP = "Kind of event: exhibition, seminar, webinar, mailing or webform."
 
@@ -107,7 +111,7 @@ def _route_new_leads() -> int:
         return route_unassigned(session, now=datetime.now(UTC)).assigned
 
 
-def _stderr_console():  # type: ignore[no-untyped-def]
+def _stderr_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from nurture.cli_support import JsonOption, NowOption, cli_session, parse_now, print_json
+from nurture.text import count
 
 suppress_app = typer.Typer(help="The suppression list: addresses never to e-mail.")
 bounces_app = typer.Typer(help="Bounced addresses (DSN messages or CSV).")
@@ -63,7 +64,7 @@ def send_command(
         typer.echo(f"error: {error}", err=True)
     if summary.unknown_total:
         typer.echo(
-            f"warning: {summary.unknown_total} message(s) in state 'unknown' (connection cut after "
+            f"warning: {count(summary.unknown_total, 'message')} in state 'unknown' (cut after "
             "DATA): check the mail server log, then `nurture outbox requeue --status unknown`",
             err=True,
         )
@@ -115,7 +116,7 @@ def suppress_import(
     if json_out:
         print_json({"file": str(file), "rows": len(rows), "new": new})
     else:
-        typer.echo(f"{file}: {len(rows)} addresses, {new} new suppressions")
+        typer.echo(f"{file}: {count(len(rows), 'address')}, {count(new, 'new suppression')}")
 
 
 @suppress_app.command("list")
@@ -141,7 +142,7 @@ def suppress_list(json_out: bool = JsonOption) -> None:
         return
     for r in rows:
         typer.echo(f"{r['email']}\t{r['scope']}\t{r['reason']}\t{r['detail'] or ''}")
-    typer.echo(f"{len(rows)} suppressions", err=True)
+    typer.echo(count(len(rows), "suppression"), err=True)
 
 
 @bounces_app.command("import")
@@ -190,7 +191,7 @@ def template_check(json_out: bool = JsonOption) -> None:
     else:
         for p in problems:
             typer.echo(str(p), err=True)
-        typer.echo(f"{checked} templates checked, {len(problems)} errors")
+        typer.echo(f"{count(checked, 'template')} checked, {count(len(problems), 'error')}")
     if problems:
         raise typer.Exit(1)
 
@@ -246,7 +247,7 @@ def outbox_requeue(
     if json_out:
         print_json({"requeued": n})
     else:
-        typer.echo(f"{n} messages requeued")
+        typer.echo(f"{count(n, 'message')} requeued")
 
 
 def register(app: typer.Typer) -> None:

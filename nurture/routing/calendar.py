@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-
 
 def parse_hhmm(value: str) -> time:
     hh, mm = value.split(":")
@@ -18,6 +16,8 @@ def parse_hhmm(value: str) -> time:
 
 @lru_cache(maxsize=16)
 def public_holidays(country: str, year: int) -> frozenset[date]:
+    import holidays as holidays_lib  # here, not at the top: `leads show` never needs it
+
     try:
         return frozenset(holidays_lib.country_holidays(country, years=year).keys())
     except (KeyError, NotImplementedError):

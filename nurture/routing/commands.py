@@ -126,8 +126,10 @@ def absent_command(
 
 @team_app.command("rebalance")
 def rebalance_command(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
-    """Give the open leads of absent and departed managers to others, by the same rules
-    (each move logged with its reason; the new owner gets a first-contact task)."""
+    """Give the open leads of absent and departed managers to others.
+
+    The same routing rules decide; each move is logged with its reason, and the new owner
+    gets a first-contact task."""
     from nurture.routing import rebalance
 
     with cli_session() as session:
@@ -159,8 +161,10 @@ def report_command(
     ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Fairness: round-robin leads per manager against their weight share over the window
-    (scaled by days available), the largest deviation, and leads still unassigned."""
+    """Fairness: leads per manager against their weight share over the window.
+
+    Round-robin leads only, shares scaled by the days each manager was available; with the
+    largest deviation and the leads still unassigned."""
     from nurture.routing import fairness_report
 
     with cli_session() as session:

@@ -28,6 +28,9 @@ def serve_command(
     warning = secret_key_warning("nurture serve")  # ConfigError in production: exit 2
     if warning:
         typer.echo(warning, err=True)
+    from nurture.db.session import get_engine
+
+    get_engine()  # a database that is not ready is one line now, not an error on every page
     import uvicorn
 
     from nurture.web.logs import install

@@ -130,12 +130,12 @@ def _row(b: ImportBatch, e: Event) -> BatchRow:
 
 def recent_batches(session: Session, limit: int = 30) -> list[BatchRow]:
     rows = session.execute(_batch_query().order_by(ImportBatch.id.desc()).limit(limit))
-    return [_row(b, e) for b, e in rows.tuples()]
+    return [_row(b, e) for b, e in rows]
 
 
 def batch_row(session: Session, batch_id: int) -> BatchRow | None:
     found = session.execute(_batch_query().where(ImportBatch.id == batch_id)).first()
-    return _row(*found.tuple()) if found is not None else None
+    return _row(*found) if found is not None else None
 
 
 def quarantine_of(session: Session, batch_id: int, limit: int | None = None) -> list[QuarantineRow]:

@@ -129,7 +129,7 @@ def load(session: Session, cookie: str | None, *, now: datetime) -> Current | No
     ).first()
     if row is None:
         return None
-    ws, user = row.tuple()
+    ws, user = row  # a Row unpacks like a tuple (Row.tuple() is deprecated)
     idle = timedelta(minutes=settings.session_idle_minutes)
     if not user.active or ws.expires_at <= now or ws.last_seen_at + idle <= now:
         session.execute(delete(WebSession).where(WebSession.id == sid))

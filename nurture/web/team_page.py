@@ -110,7 +110,7 @@ def stalled_deals(session: Session, user: Current) -> list[dict[str, object]]:
     if scope is not None:
         query = query.where(Deal.owner_id.in_(scope))
     out = []
-    for deal, first, last, company, owner in session.execute(query).tuples():
+    for deal, first, last, company, owner in session.execute(query):
         name = " ".join(p for p in (first, last) if p) or f"#{deal.lead_id}"
         out.append(
             {

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -121,6 +122,7 @@ def test_bad_campaign_file_is_one_line(fresh_db: str, tmp_path: Path) -> None:
     assert "created" in out  # the good file still loaded
 
 
+@pytest.mark.slow
 def test_simulate_prints_a_day_by_day_table(tmp_path: Path) -> None:
     code, out, _ = invoke(
         "simulate", "--start", "2026-03-23", "--days", "3", "--leads", "24", "--json"
@@ -133,6 +135,7 @@ def test_simulate_prints_a_day_by_day_table(tmp_path: Path) -> None:
     assert code == 0 and "2026-03-24" in out
 
 
+@pytest.mark.slow
 def test_bench_smoke(tmp_path: Path) -> None:
     proc = subprocess.run(
         [

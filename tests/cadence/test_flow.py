@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from types import ModuleType
 
+import pytest
+
 from nurture.config import PROJECT_ROOT
 
 
@@ -18,6 +20,7 @@ def load_flow() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_flow_task_runs_one_idempotent_cycle(fresh_db: str) -> None:
     flow = load_flow()
     assert flow.nurture_cycle.name == "nurture-cycle"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from nurture.cadence import planner, scratch
@@ -168,13 +168,18 @@ def test_two_planners_at_once_plan_and_advance_nothing_twice(
                 )
             )
     first_done = threading.Event()
+    b_started = threading.Event()
     release = threading.Event()
     results: dict[str, planner.PlanSummary] = {}
     errors: list[BaseException] = []
+    pids: dict[str, int] = {}
 
     def worker(name: str, hold: bool) -> None:
         try:
             with Session(engine) as s, s.begin():
+                pids[name] = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                if not hold:
+                    b_started.set()
                 results[name] = planner.plan_due(s, load_specs(s), now=NOW)
                 if hold:
                     first_done.set()
@@ -188,7 +193,15 @@ def test_two_planners_at_once_plan_and_advance_nothing_twice(
     assert first_done.wait(60)
     b = threading.Thread(target=worker, args=("b", False))
     b.start()
-    time.sleep(1.0)  # b runs into a's uncommitted rows and waits
+    assert b_started.wait(60)
+    # b runs into a's uncommitted rows and waits for a's lock: seen by the server, not slept on
+    waiting = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"
+    deadline = time.monotonic() + 60
+    with engine.connect() as monitor:
+        while monitor.execute(text(waiting), {"pid": pids["b"]}).scalar() != "Lock":
+            assert b.is_alive(), "the second planner finished without waiting for the first"
+            assert time.monotonic() < deadline, "the second planner never waited for a lock"
+            b.join(0.01)
     release.set()
     a.join(60)
     b.join(60)

@@ -69,4 +69,4 @@ def test_cli_in_process(fresh_db: str, tmp_path: Path) -> None:
     r = cli.invoke(app, ["import", str(tmp_path / "gone.csv"), "--event", "Expo"])
     assert r.exit_code == 2 and "gone.csv: no such file" in r.output
     r = cli.invoke(app, ["leads", "unmerge", "999"])
-    assert r.exit_code == 1 and "999" in r.output
+    assert r.exit_code == 2 and "999" in r.output

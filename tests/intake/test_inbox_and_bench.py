@@ -88,6 +88,7 @@ def test_intake_flow_runs(
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     import importlib

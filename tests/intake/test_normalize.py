@@ -123,6 +123,7 @@ def test_text_is_never_coerced() -> None:
     assert r.met_on == date(2026, 2, 1)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @example("0@00--0.aa")  # reserved "ab--" label: found by this test
 @example("a@xn--80ak6aa92e.com")  # Punycode

@@ -212,7 +212,7 @@ def test_import_killed_with_sigkill_then_rerun(db: Engine, fresh_db: str, tmp_pa
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()  # reaps it and closes its pipes
     partial = scalar(db, select(func.max(ImportBatch.rows)))
     assert partial > 0
     rerun = _worker(fresh_db, p, "Kill", 50)
@@ -387,8 +387,8 @@ def test_helper_process_stops_when_the_importer_is_killed(fresh_db: str, tmp_pat
     env = {**os.environ, "NURTURE_DATABASE_URL": fresh_db}
     proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=REPO)
     deadline = time.monotonic() + 60
-    while not pids.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the file is created, then written: wait for its content
     helper = int(pids.read_text())
     assert helper != proc.pid and not _gone(helper)
     proc.send_signal(signal.SIGKILL)

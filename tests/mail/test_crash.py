@@ -92,7 +92,7 @@ def test_sigkill_mid_batch_loses_nothing_and_sends_nothing_twice(
             orphans |= _children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             killed += 1
-        proc.wait()
+        proc.communicate()  # reaps it and closes its pipes
     assert killed >= 2, "the runs finished before they could be killed: slow the server down"
     if options and sys.platform == "linux":  # the killed senders' workers were forked ...
         assert len(orphans) >= 2

@@ -69,7 +69,7 @@ def _one_line_exit_2(args: tuple[str, ...], *needles: str) -> str:
 
 @pytest.mark.parametrize("url", list(BAD_SMTP_URLS))
 def test_a_bad_smtp_url_is_one_line_naming_the_setting(
-    url: str, monkeypatch: pytest.MonkeyPatch
+    url: str, monkeypatch: pytest.MonkeyPatch, fresh_db: str
 ) -> None:
     _set(monkeypatch, smtp_url=url)
     for command in (("send",), ("outbox", "status")):
@@ -102,7 +102,9 @@ def test_good_smtp_urls_and_masking() -> None:
     "public_url",
     ["not a url", "ftp://files.example", "http://", "https://x.example/?q=1", "http://h:99999"],
 )
-def test_a_bad_public_url_is_one_line(public_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_public_url_is_one_line(
+    public_url: str, monkeypatch: pytest.MonkeyPatch, fresh_db: str
+) -> None:
     _set(monkeypatch, public_url=public_url)
     _one_line_exit_2(("send",), "NURTURE_PUBLIC_URL")
 
@@ -110,7 +112,7 @@ def test_a_bad_public_url_is_one_line(public_url: str, monkeypatch: pytest.Monke
 @pytest.mark.parametrize("setting", ["sender_email", "unsubscribe_mailto"])
 @pytest.mark.parametrize("value", ["nobody", "ivan@", "Иван@пример.рф", "a@b.c, d@e.f"])
 def test_a_bad_sender_address_is_one_line(
-    setting: str, value: str, monkeypatch: pytest.MonkeyPatch
+    setting: str, value: str, monkeypatch: pytest.MonkeyPatch, fresh_db: str
 ) -> None:
     """Before, a sender address that cannot be encoded made every message 'failed_perm'."""
     _set(monkeypatch, **{setting: value})
@@ -118,7 +120,7 @@ def test_a_bad_sender_address_is_one_line(
 
 
 def test_a_dkim_key_that_cannot_be_used_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_db: str
 ) -> None:
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
@@ -172,7 +174,9 @@ def test_send_refuses_to_start_in_production_with_the_default_key(
     assert code == 0 and "WARNING" not in err
 
 
-def test_web_refuses_in_production_and_warns_elsewhere(monkeypatch, tmp_path: Path) -> None:
+def test_web_refuses_in_production_and_warns_elsewhere(
+    monkeypatch, tmp_path: Path, fresh_db: str
+) -> None:
     monkeypatch.delenv("NURTURE_SECRET_KEY")
     _set(monkeypatch, env="production")
     _one_line_exit_2(("web",), "nurture web refuses to start in production")

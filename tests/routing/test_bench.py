@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_bench_smoke() -> None:
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "routing.py"), "--rows", "300", "--batch", "70"],

@@ -58,7 +58,8 @@ def test_digest_row_follows_the_outbox_contract() -> None:
 
 @pytest.mark.parametrize("language", ["ru", "en"])
 def test_digest_renders(language: str) -> None:
-    rendering = pytest.importorskip("nurture.mail.rendering")
+    from nurture.mail import rendering
+
     row = _row()
     context = {"lead": None, "campaign": {"slug": "", "name": ""}, "unsubscribe_url": None}
     context |= row["context"]  # type: ignore[arg-type]
