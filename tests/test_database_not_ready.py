@@ -59,6 +59,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("leads", "unmerge"): ["1"],
     ("suppress", "add"): ["x@example.com"],
     ("playbook", "load"): [str(EXAMPLES / "playbooks" / "b2b-sale.yaml")],
+    ("playbook", "roles"): [str(EXAMPLES / "playbooks" / "roles" / "sales.yaml")],
     ("template", "preview"): ["exhibition/welcome", "--lead", "1", "--out", "{tmp}/x.eml"],
 }
 

@@ -21,6 +21,14 @@ STATUSES: tuple[str, ...] = ("open", "converted", "lost", "closed")
 DIMENSIONS: tuple[str, ...] = ("event", "kind", "campaign", "source", "manager", "team")
 
 
+def labels(column: pd.Series, missing: str = "(none)") -> pd.Series:
+    """A column as text keys for grouping, ``missing`` where it is empty.
+
+    Through ``object`` first: a column that is all missing arrives as float64, and pandas
+    refuses to put text into a float column."""
+    return column.astype(object).where(column.notna(), missing).astype(str)
+
+
 def reached(leads: pd.DataFrame) -> pd.DataFrame:
     """Per lead, 0/1 for each of :data:`STAGES` (cumulative from the right)."""
     flags = pd.DataFrame(index=leads.index)
@@ -67,7 +75,7 @@ def funnel(leads: pd.DataFrame) -> dict[str, Any]:
     status = leads["status"].where(leads["status"].isin(STATUSES), "open")
     by: dict[str, list[dict[str, Any]]] = {}
     for dim in DIMENSIONS:
-        keys = leads[dim].fillna("(none)").astype(str) if dim in leads else None
+        keys = labels(leads[dim]) if dim in leads else None
         if keys is None:
             continue
         counts = flags.groupby(keys.to_numpy()).sum()

@@ -9,9 +9,11 @@ from typing import Any
 
 import pandas as pd
 
+from nurture.analytics.funnel import labels
+
 
 def _rows(leads: pd.DataFrame, key: str) -> list[dict[str, Any]]:
-    keys = leads[key].fillna("(none)").astype(str)
+    keys = labels(leads[key])
     grouped = pd.DataFrame(
         {
             "leads": 1,

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from nurture.analytics.business import Calendar, business_hours_by
+from nurture.analytics.funnel import labels
 
 #: Share of event leads worked within 30 days, as industry surveys report it.
 INDUSTRY_30D: tuple[float, float] = (0.30, 0.40)
@@ -55,8 +56,8 @@ def speed_and_coverage(
     touched = leads["first_touch"].notna()
     scratch = pd.DataFrame(
         {
-            "event": leads["event"].fillna("(none)").astype(str),
-            "kind": leads["kind"].fillna("(none)").astype(str),
+            "event": labels(leads["event"]),
+            "kind": labels(leads["kind"]),
             "hours": hours,
             "days": days,
             "touched": touched,

@@ -179,12 +179,13 @@ def test_web_refuses_in_production_and_warns_elsewhere(
 ) -> None:
     monkeypatch.delenv("NURTURE_SECRET_KEY")
     _set(monkeypatch, env="production")
-    _one_line_exit_2(("web",), "nurture web refuses to start in production")
+    _one_line_exit_2(("serve",), "nurture serve refuses to start in production")
+    _one_line_exit_2(("web",), "nurture serve refuses to start in production")  # the alias
     # development: it starts, with the warning first (a real uvicorn, stopped at once)
     env = {k: v for k, v in os.environ.items() if k not in ("NURTURE_ENV", "NURTURE_SECRET_KEY")}
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nurture.cli", "web", "--port", str(port)],
+        [sys.executable, "-m", "nurture.cli", "serve", "--port", str(port)],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
@@ -193,7 +194,9 @@ def test_web_refuses_in_production_and_warns_elsewhere(
     try:
         assert proc.stderr is not None
         first = proc.stderr.readline()
-        assert "WARNING: nurture web runs with the default NURTURE_SECRET_KEY" in first
+        assert "WARNING: nurture serve runs with the default NURTURE_SECRET_KEY" in first
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
