@@ -266,7 +266,8 @@ def lead_facts(session: Session, period: Period) -> pd.DataFrame:
         frame[column] = frame[column].fillna(0)
     # a purchase is the conversion; a lead marked converted by hand converted at its last
     # recorded activity; neither counts after the period's end (as of ``until``)
-    converted = frame["first_purchase"].fillna(frame["marked"])
+    # (``marked`` is an object column of None when no lead was marked: as numbers first)
+    converted = frame["first_purchase"].fillna(frame["marked"].astype("float64"))
     frame["converted"] = converted.where(converted < period.until_s)
     return frame[LEAD_COLUMNS]
 

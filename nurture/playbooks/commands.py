@@ -1,5 +1,5 @@
-"""CLI of the manager's loop: ``nurture task ...`` and ``nurture leads reply|convert|lose|
-close|show``. Sessions open here (the edge); the work is in the library functions."""
+"""CLI of the manager's loop: ``nurture task ...`` and ``nurture leads reply|note|convert|
+lose|close|show``. Sessions open here (the edge); the work is in the library functions."""
 
 from __future__ import annotations
 
@@ -212,6 +212,24 @@ def lead_reply(
     _lead_out(change.as_json(), json_out, f"lead {lead_id}: reply recorded")
 
 
+def lead_note(
+    lead_id: int = typer.Argument(..., help="Lead id."),
+    text: str = typer.Argument(..., metavar="TEXT", help="The note (quote it)."),
+    by: str | None = ByOption,
+    now: str | None = NowOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Add a note to the lead's story (the lead card shows it, as `leads show` does)."""
+    from nurture.playbooks.lifecycle import add_note
+
+    moment = parse_now(now)
+    who = actor(by)
+    with cli_session() as session:
+        add_note(session, lead_id, text, now=moment, actor=who)
+    payload = {"lead_id": lead_id, "note": text.strip(), "by": who, "at": moment.isoformat()}
+    _lead_out(payload, json_out, f"lead {lead_id}: note added")
+
+
 def lead_convert(
     lead_id: int = typer.Argument(..., help="Lead id."),
     amount: float | None = typer.Option(None, "--amount", help="The sale's amount."),
@@ -300,8 +318,10 @@ def register(app: typer.Typer) -> None:
 
 
 def register_leads(leads: typer.Typer) -> None:
-    """Add ``reply``, ``convert``, ``lose``, ``close`` and ``show`` to ``nurture leads``."""
+    """Add ``reply``, ``note``, ``convert``, ``lose``, ``close`` and ``show`` to ``nurture
+    leads``."""
     leads.command("reply")(lead_reply)
+    leads.command("note")(lead_note)
     leads.command("convert")(lead_convert)
     leads.command("lose")(lead_lose)
     leads.command("close")(lead_close)

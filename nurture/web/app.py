@@ -104,6 +104,7 @@ def create_app() -> FastAPI:
     if warning:
         log.warning(warning)
     from nurture.web import (
+        analytics_page,
         api,
         auth,
         calendar_page,
@@ -143,6 +144,7 @@ def create_app() -> FastAPI:
     app.include_router(team_page.router)
     app.include_router(campaign_pages.router)
     app.include_router(import_pages.router)
+    app.include_router(analytics_page.router)
     app.include_router(feed.router)
     app.include_router(api.router)
     app.include_router(unsubscribe.router, include_in_schema=False)

@@ -19,7 +19,14 @@ from sqlalchemy import select
 from nurture.db.leads import LEAD_FIELDS, field_label
 from nurture.db.playbooks import Deal, Document
 from nurture.errors import NurtureError
-from nurture.playbooks import convert_lead, lead_story, list_tasks, lose_lead, record_reply
+from nurture.playbooks import (
+    add_note,
+    convert_lead,
+    lead_story,
+    list_tasks,
+    lose_lead,
+    record_reply,
+)
 from nurture.web.access import (
     ADMIN,
     DB,
@@ -34,6 +41,7 @@ from nurture.web.pages import render, words_for
 from nurture.web.people import zone_of
 from nurture.web.sessions import Current
 from nurture.web.tasks_view import outcome_fields
+from nurture.web.timeline import timeline
 
 __all__ = ["router"]
 
@@ -82,7 +90,7 @@ def lead_card(
                 for f in LEAD_FIELDS
                 if story["lead"].get(f.name)
             ],
-            "timeline": list(reversed(story["story"])),
+            "timeline": timeline(story, zone),
             "deals": _deal_cards(session, lead.id, moment),
             "tasks": open_tasks,
             "next_task": open_tasks[0] if open_tasks else None,
@@ -171,6 +179,45 @@ def lose(
     )
 
 
+@router.post("/leads/{lead_id}/note")
+def note(
+    request: Request,
+    lead_id: int,
+    session: DB,
+    user: WorkerForm,
+    note: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    """A note on the lead's story; htmx gets the timeline back (with the note on top)."""
+    if not request.headers.get("hx-request"):
+        return _act(
+            request,
+            session,
+            user,
+            lead_id,
+            lambda: add_note(session, lead_id, note, now=now(), actor=user.email),
+        )
+    lead = lead_for(session, user, lead_id)
+    error = None
+    try:
+        with session.begin_nested():
+            add_note(session, lead_id, note, now=now(), actor=user.email)
+    except NurtureError as exc:
+        error = exc.format_message()
+    response = render(
+        request,
+        "lead.html",
+        {
+            "lead": lead,
+            "timeline": timeline(lead_story(session, lead_id), zone_of(session, user)),
+            "note_error": error,
+        },
+        block="timeline",
+    )
+    if error is not None:  # htmx swaps 2xx answers only: the form with its error, as 200
+        response.headers["X-Nurture-Error"] = "422"
+    return response
+
+
 @router.get("/deals/{deal_id}")
 def deal_card(request: Request, deal_id: int, session: DB, user: Worker) -> Response:
     deal = session.get(Deal, deal_id)
@@ -179,6 +226,7 @@ def deal_card(request: Request, deal_id: int, session: DB, user: Worker) -> Resp
     lead_for(session, user, deal.lead_id)  # 404 unless the deal's lead is the user's to see
     moment = now()
     story = lead_story(session, deal.lead_id)
+    zone = zone_of(session, user)
     return render(
         request,
         "deal.html",
@@ -188,7 +236,7 @@ def deal_card(request: Request, deal_id: int, session: DB, user: Worker) -> Resp
             "card": [
                 c for c in _deal_cards(session, deal.lead_id, moment) if c["deal"].id == deal.id
             ],
-            "timeline": [e for e in reversed(story["story"]) if e.get("deal_id") == deal.id],
-            "local": moment.astimezone(zone_of(session, user)),
+            "timeline": [e for e in timeline(story, zone) if e.get("deal_id") == deal.id],
+            "local": moment.astimezone(zone),
         },
     )

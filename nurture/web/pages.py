@@ -27,6 +27,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/campaigns", "campaigns", ("marketing", "admin")),
     ("/imports", "imports", ("marketing", "admin")),
     ("/duplicates", "duplicates", ("marketing", "admin")),
+    ("/analytics", "analytics", ("supervisor", "marketing", "admin")),
 )
 
 

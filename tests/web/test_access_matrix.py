@@ -87,6 +87,12 @@ CASES: dict[tuple[str, str], Case] = {
         foreign=lambda w: f"/leads/{w.leads['stan']}/reply",
         ok=303,
     ),
+    ("POST", "/leads/{lead_id}/note"): Case(
+        lambda w: f"/leads/{w.leads['maria']}/note",
+        foreign=lambda w: f"/leads/{w.leads['stan']}/note",
+        form=lambda w: {"note": "seen the matrix"},
+        ok=303,
+    ),
     # the library refuses these forms (no amount, no reason) after the access check passed
     ("POST", "/leads/{lead_id}/convert"): Case(
         lambda w: f"/leads/{w.leads['maria']}/convert",
@@ -144,6 +150,7 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: f"/imports/{w.batch}/quarantine.csv"
     ),
     ("GET", "/duplicates"): Case(lambda w: "/duplicates"),
+    ("GET", "/analytics"): Case(lambda w: "/analytics?since=2026-01-01"),
     ("POST", "/duplicates/{duplicate_id}/merge"): Case(
         lambda w: "/duplicates/999999/merge", ok=404
     ),
