@@ -85,6 +85,12 @@ def _bars(height: float) -> tuple[Figure, Any]:
     return fig, ax
 
 
+def _legend(ax: Any) -> None:
+    """The legend beside the plot, where it covers no bar (``bbox_inches="tight"`` makes
+    room for it)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
 def _short(text: str, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -117,7 +123,7 @@ def coverage_chart(report: dict[str, Any], lang: str = "en") -> Figure:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(ticker.PercentFormatter(1.0))
     ax.set_title(label("coverage", lang))
-    ax.legend(loc="lower right", fontsize=8)
+    _legend(ax)
     return fig
 
 
@@ -130,7 +136,7 @@ def speed_chart(report: dict[str, Any], lang: str = "en") -> Figure:
     ax.axvline(24, color=RED, linestyle="--", linewidth=1)
     ax.set_xlabel(label("hours", lang))
     ax.set_title(label("speed", lang))
-    ax.legend(loc="lower right", fontsize=8)
+    _legend(ax)
     return fig
 
 
@@ -147,7 +153,7 @@ def stage_chart(report: dict[str, Any], lang: str = "en") -> Figure:
     )
     ax.set_xlabel(label("hours", lang))
     ax.set_title(label("stages", lang))
-    ax.legend(loc="lower right", fontsize=8)
+    _legend(ax)
     return fig
 
 
@@ -165,7 +171,7 @@ def deal_stage_chart(report: dict[str, Any], lang: str = "en") -> Figure:
     ax.set_xlabel(label("hours", lang))
     ax.set_title(label("deal_stages", lang))
     if rows:
-        ax.legend(loc="lower right", fontsize=8)
+        _legend(ax)
     return fig
 
 
@@ -198,7 +204,7 @@ def sequence_chart(report: dict[str, Any], lang: str = "en") -> Figure:
     ax.barh(names, conv, xerr=err, color=GREEN, capsize=3)
     if seq["base_conversion"] is not None:
         ax.axvline(seq["base_conversion"], color=RED, linestyle="--", label=label("base", lang))
-        ax.legend(loc="lower right", fontsize=8)
+        _legend(ax)
     ax.xaxis.set_major_formatter(ticker.PercentFormatter(1.0))
     ax.set_title(label("sequences", lang).format(days=seq["days"]))
     return fig

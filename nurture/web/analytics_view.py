@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from nurture.errors import InputError
+from nurture.web.i18n import number, percent
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -105,23 +106,6 @@ def _filtered(value: Any, audience: Audience, key: str = "") -> Any:
             _filtered(v, audience) for v in value if not isinstance(v, dict) or audience.keeps(v)
         ]
     return value
-
-
-def number(value: float | int | None, lang: str, digits: int = 0) -> str:
-    """``12,345`` / ``12 345``; ``1.5`` / ``1,5``; a dash for no value."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{digits}f}"
-    if lang == "ru":
-        text = text.replace(",", "\u00a0").replace(".", ",")
-    return text
-
-
-def percent(value: float | None, lang: str, digits: int = 0) -> str:
-    """A share (0.123) as ``12%`` (``digits`` after the point)."""
-    if value is None:
-        return "—"
-    return number(value * 100, lang, digits) + "%"
 
 
 def chart_images(fragments: dict[str, str]) -> dict[str, str]:

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 from nurture.text import count
 
-__all__ = ["LANGUAGES", "MESSAGES", "Words", "pick_language", "words"]
+__all__ = [
+    "LANGUAGES",
+    "MESSAGES",
+    "Words",
+    "amount",
+    "number",
+    "percent",
+    "pick_language",
+    "words",
+]
 
 LANGUAGES = ("en", "ru")
 
@@ -226,10 +235,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "an_since": ("From", "С"),
     "an_until": ("Until (not included)", "По (не включая)"),
     "an_period_hint": (
-        "Days start at midnight UTC, as in `nurture report`; no first day: 90 days before the "
-        "end; no end: now.",
-        "Дни начинаются в полночь UTC, как в `nurture report`; без первого дня — 90 дней до "
-        "конца; без конца — сейчас.",
+        "Days start at midnight UTC, as in the nurture report command; no first day: 90 days "
+        "before the end; no end: now.",
+        "Дни начинаются в полночь UTC, как в отчёте nurture report; без первого дня — 90 дней "
+        "до конца; без конца — сейчас.",
     ),
     "an_bad_period": (
         "This period cannot be shown: write the days as YYYY-MM-DD, the first before the end.",
@@ -357,3 +366,27 @@ def pick_language(chosen: str | None, accept_language: str | None) -> str:
         if tag in LANGUAGES:
             return tag
     return "en"
+
+
+def number(value: float | int | None, lang: str, digits: int = 0) -> str:
+    """``12,345`` / ``12 345``; ``1.5`` / ``1,5``; a dash for no value."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    if lang == "ru":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def percent(value: float | None, lang: str, digits: int = 0) -> str:
+    """A share (0.123) as ``12%`` (``digits`` after the point)."""
+    if value is None:
+        return "—"
+    return number(value * 100, lang, digits) + "%"
+
+
+def amount(value: float | None, lang: str) -> str:
+    """A sum of money: kopecks only when there are any (``150 000``, ``99,50``)."""
+    if value is None:
+        return "—"
+    return number(value, lang, 0 if float(value).is_integer() else 2)

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from nurture.mail.templating import get_environment
-from nurture.web.i18n import Words, pick_language, words
+from nurture.web.i18n import Words, amount, pick_language, words
 from nurture.web.sessions import Current
 
 __all__ = ["NAV", "language_of", "render", "words_for"]
@@ -61,6 +61,7 @@ def render(
         "t": w.t,
         "n": w.n,
         "lang": w.lang,
+        "amount": lambda value: amount(value, w.lang),
         "user": user,
         "csrf_token": user.csrf_token if user is not None else "",
         "nav": [(p, key) for p, key, roles in NAV if user is not None and user.role in roles],

@@ -11,49 +11,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-from web_support import PASSWORD, sign_in
+from sqlalchemy import select
+from web_support import ANALYTICS_USERS, MOVED, plant_history, sign_in
 
 from nurture.analytics import build_report, history
-from nurture.db.session import make_engine, session_scope
-from nurture.db.team import Manager, Team
-from nurture.web.accounts import add_user
+from nurture.db.session import session_scope
+from nurture.db.team import Manager
 
 SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-#: role -> account; ``west`` supervises a second team, into which Fiona Clarke moved
-USERS = {
-    "marketing": ("mia@example.com", "marketing"),
-    "admin": ("adam@example.com", "admin"),
-    "supervisor": ("head@example.com", "supervisor"),
-    "west": ("west@example.com", "supervisor"),
-    "manager": ("m1@example.com", "manager"),
-    "russian": ("olga@example.com", "marketing"),
-}
-MOVED = "Fiona Clarke"
+USERS = ANALYTICS_USERS
 CELL = re.compile(r'data-path="([^"]+)" data-value="([^"]*)">([^<]*)<')
 
 
 @pytest.fixture()
 def planted(fresh_db: str) -> history.History:
-    sim = history.generate(600, seed=5)
-    engine = make_engine(fresh_db)
-    with Session(engine) as s, s.begin():
-        history.write(s, sim)
-    engine.dispose()
-    with session_scope() as s:
-        west = Team(name="West", supervisor_email="west@example.com")
-        s.add(west)
-        s.flush()
-        s.add(
-            Manager(email="west@example.com", name="Wanda West", team_id=west.id, role="supervisor")
-        )
-        s.execute(update(Manager).where(Manager.name == MOVED).values(team_id=west.id))
-        for key, (email, role) in USERS.items():
-            add_user(
-                s, email, role=role, password=PASSWORD, language="ru" if key == "russian" else "en"
-            )
-    return sim
+    return plant_history(fresh_db)
 
 
 @pytest.fixture()

@@ -155,3 +155,14 @@ def test_the_lead_card_shows_every_time_in_the_viewers_zone(client_for: Any, wor
     assert "rescheduled to 09.12.2030 22:03: client away" in timeline
     assert "UTC" not in timeline and "+00:00" not in timeline
     assert "2030-12-09" not in card  # nor elsewhere on the card
+
+
+@SQLITE
+def test_deal_amounts_are_written_as_money(client_for: Any, world: World) -> None:
+    from nurture.web.i18n import amount
+
+    assert amount(150000.0, "en") == "150,000" and amount(150000.0, "ru") == "150\u00a0000"
+    assert amount(99.5, "ru") == "99,50" and amount(None, "en") == "—"
+    client = client_for("manager")
+    assert "150,000 RUB" in client.get(f"/leads/{world.leads['maria']}").text
+    assert "150,000 RUB" in client.get(f"/deals/{world.deals['maria']}").text

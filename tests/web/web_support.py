@@ -204,3 +204,47 @@ def add_campaign_and_import(world: World, tmp: Any) -> None:
     )
     summary = import_file(path, event="Expo", kind="exhibition")
     world.batch = summary.batch_id
+
+
+#: The analytics world's accounts: key -> (e-mail, role). ``west`` supervises a second team,
+#: into which :data:`MOVED` (a manager of the planted history) moved.
+ANALYTICS_USERS = {
+    "marketing": ("mia@example.com", "marketing"),
+    "admin": ("adam@example.com", "admin"),
+    "supervisor": ("head@example.com", "supervisor"),
+    "west": ("west@example.com", "supervisor"),
+    "manager": ("m1@example.com", "manager"),
+    "russian": ("olga@example.com", "marketing"),
+}
+MOVED = "Fiona Clarke"
+
+
+def plant_history(url: str, leads: int = 600) -> Any:
+    """A planted sales history (:mod:`nurture.analytics.history`) on the fresh database
+    ``url``, a second team West with :data:`MOVED` in it, and the
+    :data:`ANALYTICS_USERS`; returns the history."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from nurture.analytics import history
+    from nurture.db.session import make_engine, session_scope
+    from nurture.db.team import Manager, Team
+    from nurture.web.accounts import add_user
+
+    sim = history.generate(leads, seed=5)
+    engine = make_engine(url)
+    with Session(engine) as s, s.begin():
+        history.write(s, sim)
+    engine.dispose()
+    with session_scope() as s:
+        west = Team(name="West", supervisor_email="west@example.com")
+        s.add(west)
+        s.flush()
+        s.add(
+            Manager(email="west@example.com", name="Wanda West", team_id=west.id, role="supervisor")
+        )
+        s.execute(update(Manager).where(Manager.name == MOVED).values(team_id=west.id))
+        for key, (email, role) in ANALYTICS_USERS.items():
+            language = "ru" if key == "russian" else "en"
+            add_user(s, email, role=role, password=PASSWORD, language=language)
+    return sim
