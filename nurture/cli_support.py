@@ -115,6 +115,9 @@ JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout
 NowOption = typer.Option(
     None, "--now", metavar="DATE-TIME", help="Pretend it is this ISO date-time (UTC if naive)."
 )
+ByOption = typer.Option(
+    None, "--by", metavar="NAME", help="Who runs this, for the audit log (default: $USER)."
+)
 
 # Options whose values are dates, by name, when their command sets no metavar of its own.
 DATE_OPTIONS = {"--from", "--to", "--date", "--as-of", "--start", "--since", "--until"}
