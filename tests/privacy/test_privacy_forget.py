@@ -138,6 +138,11 @@ def test_the_export_has_no_row_of_them_and_a_reimport_quarantines_them(
         app, ["import", str(world.badges), "--event", "Expo", "--date", "2026-10-01", "--json"]
     )
     assert again.exit_code == 0, again.output
+    repeat = json.loads(again.stdout)
+    assert repeat["already_imported"] is True
+    assert (repeat["created"], repeat["quarantined"]) == (world.imported.created - 1, 1)
+    forgotten_rows = runner.invoke(app, ["quarantine", "list", "--json"])
+    assert "forgotten" in forgotten_rows.stdout and LAST not in forgotten_rows.stdout
     # the same people in a new list: their row is quarantined, the others import
     fresh = write_rows(
         tmp_path / "expo-2027.csv",
