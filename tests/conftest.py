@@ -14,9 +14,13 @@ PostgreSQL some other way fails and says how to fix it.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -161,24 +165,81 @@ def session(engine: Engine) -> Iterator[Session]:
             outer.rollback()
 
 
+#: Per backend, a database migrated once per test process that :func:`migrated_database`
+#: copies: an Alembic upgrade through every revision costs seconds, a copy milliseconds.
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(backend: str) -> str:
+    """The migrated template of ``backend``: a SQLite file, or a PostgreSQL database name."""
+    if backend in _TEMPLATES:
+        return _TEMPLATES[backend]
+    if backend == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="nurture-template-")) / "template.db"
+        eng = make_engine(f"sqlite:///{path}")
+        init_db(eng)
+        eng.dispose()  # the last connection checkpoints the WAL into the file
+        atexit.register(shutil.rmtree, path.parent, ignore_errors=True)
+        _TEMPLATES[backend] = str(path)
+    else:
+        name = f"nurture_tpl_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        _pg_admin(f'CREATE DATABASE "{name}"')
+        eng = make_engine(_pg_url(name))
+        init_db(eng)
+        eng.dispose()  # CREATE DATABASE ... TEMPLATE needs the template to have no sessions
+        atexit.register(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _TEMPLATES[backend] = name
+    return _TEMPLATES[backend]
+
+
+def _pg_url(database: str) -> str:
+    base, _, query = PG_BASE_URL.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{database}" + (f"?{query}" if query else "")
+
+
+def _pg_admin(statement: str) -> None:
+    admin = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def migrated_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new database at the newest migration, a copy of the backend's template
+    (SQLite: the file; PostgreSQL: ``CREATE DATABASE ... TEMPLATE``), dropped afterwards."""
+    if backend == "sqlite":
+        path = tmp_path / f"nurture-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(_template("sqlite"), path)
+        yield f"sqlite:///{path}"
+        return
+    require_postgres()
+    name = f"t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_template(backend)}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture()
 def fresh_db(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """An empty migrated database whose URL is also ``NURTURE_DATABASE_URL`` (for CLI tests
     and tests that need real commits: crashes, two workers)."""
-    url, schema = new_database_url(backend, tmp_path)
-    eng = make_engine(url)
-    init_db(eng)
-    eng.dispose()
-    monkeypatch.setenv("NURTURE_DATABASE_URL", url)
-    monkeypatch.setenv("NURTURE_OUTBOX_DIR", str(tmp_path / "outbox"))
-    get_settings.cache_clear()
     from nurture.db.session import get_engine
 
-    get_engine.cache_clear()
-    yield url
-    get_engine.cache_clear()
-    get_settings.cache_clear()
-    drop_schema(schema)
+    with migrated_database(backend, tmp_path) as url:
+        monkeypatch.setenv("NURTURE_DATABASE_URL", url)
+        monkeypatch.setenv("NURTURE_OUTBOX_DIR", str(tmp_path / "outbox"))
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+        try:
+            yield url
+        finally:
+            get_engine.cache_clear()  # closes its connections before the database is dropped
+            get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

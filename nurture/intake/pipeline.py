@@ -66,6 +66,7 @@ from nurture.intake.headers import (
 from nurture.intake.normalize import NormalizedRow, RowContext, normalize_row
 from nurture.intake.reading import Table as InputTable
 from nurture.intake.reading import is_broken_json, open_table
+from nurture.privacy.forgotten import quarantine_forgotten
 
 KINDS = ("exhibition", "seminar", "webinar", "mailing", "webform")
 LOCK_KEY = 7_270_001  # pg_advisory_xact_lock key for lead creation
@@ -393,6 +394,7 @@ def process_chunk(
         res.skipped = True
         return res
     rows = [r for r in prepared.rows if r.row_number > done_upto]
+    quarantine_forgotten(conn, rows)  # erased people stay out (docs/privacy.md)
     blank = sum(1 for n in prepared.blank_rows if n > done_upto)
     now = utcnow()
     now_db = to_db(pg, now)

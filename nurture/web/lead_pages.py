@@ -27,6 +27,7 @@ from nurture.playbooks import (
     lose_lead,
     record_reply,
 )
+from nurture.privacy import record_access
 from nurture.web.access import (
     ADMIN,
     DB,
@@ -74,6 +75,17 @@ def lead_card(
     lead = lead_for(session, user, lead_id)
     moment = now()
     story = lead_story(session, lead.id)
+    if error is None:  # a re-shown card after a failed action is the same view
+        record_access(  # the audit log of personal data (docs/privacy.md)
+            session,
+            actor=user.email,
+            channel="web",
+            action="viewed",
+            via="web lead card",
+            lead_id=lead.id,
+            email=lead.email,
+            now=moment,
+        )
     lang = words_for(request).lang
     zone = zone_of(session, user)
     open_tasks = list_tasks(session, now=moment, lead_id=lead.id)
