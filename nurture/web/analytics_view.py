@@ -1,9 +1,9 @@
 """What the analytics page shows of the report, on plain data: the period it asks for, the
-rows about people a viewer may see, and how numbers are written.
+rows about people a viewer may see, and the charts as images.
 
 Every number comes from :func:`nurture.analytics.build_report`; this module computes none.
 It only leaves out rows about people (a manager's funnel, overdue rate, deal stages; a
-team's) that are not the viewer's to see, and writes values in the viewer's language.
+team's) that are not the viewer's to see (numbers are written by :mod:`nurture.web.i18n`).
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def for_audience(report: dict[str, Any], audience: Audience) -> dict[str, Any]:
     ``by_manager`` counts per person."""
     if audience.managers is None and audience.teams is None:
         return report
-    return _filtered(report, audience)  # type: ignore[no-any-return]
+    kept: dict[str, Any] = _filtered(report, audience)
+    return kept
 
 
 def _filtered(value: Any, audience: Audience, key: str = "") -> Any:

@@ -170,3 +170,49 @@ def test_a_first_import_without_any_sale_yet_is_shown(
     leads = re.search(r'data-path="leads" data-value="(\d+)"', page.text)
     assert leads is not None and int(leads[1]) >= 1, page.text[-3000:]
     assert 'data-path="revenue.total" data-value="0.0"' in page.text
+
+
+def test_rows_about_people_are_left_out_without_touching_the_report() -> None:
+    from nurture.web.analytics_view import Audience, for_audience
+
+    report = {
+        "funnel": {
+            "overall": {"leads": 3},
+            "by": {
+                "event": [{"event": "Expo", "leads": 3}],
+                "manager": [{"manager": "Ann", "leads": 2}, {"manager": "Bob", "leads": 1}],
+                "team": [{"team": "North", "leads": 2}, {"team": "South", "leads": 1}],
+            },
+        },
+        "time_in_stage": {
+            "managers": [{"manager": "Bob", "team": "South", "tasks": 4}],
+            "escalations": [{"level": 1, "escalations": 5, "by_manager": {"Ann": 2, "Bob": 3}}],
+        },
+    }
+    ann = for_audience(report, Audience.of(["Ann"], ["North"]))
+    assert ann["funnel"]["by"]["manager"] == [{"manager": "Ann", "leads": 2}]
+    assert ann["funnel"]["by"]["team"] == [{"team": "North", "leads": 2}]
+    assert ann["time_in_stage"]["managers"] == []
+    assert ann["time_in_stage"]["escalations"] == [
+        {"level": 1, "escalations": 5, "by_manager": {"Ann": 2}}  # the total stays
+    ]
+    assert ann["funnel"]["by"]["event"] == report["funnel"]["by"]["event"]
+    nobody = for_audience(report, Audience.nobody())
+    assert nobody["funnel"]["by"]["manager"] == [] and nobody["funnel"]["by"]["team"] == []
+    assert nobody["funnel"]["overall"] == {"leads": 3}
+    assert for_audience(report, Audience.everyone()) is report
+    assert len(report["funnel"]["by"]["manager"]) == 2  # the report itself is unchanged
+    assert not Audience.nobody().sees_people and Audience.everyone().sees_people
+
+
+def test_the_period_is_read_like_nurture_reports() -> None:
+    from nurture.analytics.commands import period_of
+    from nurture.errors import InputError
+    from nurture.web.analytics_view import parse_period
+
+    now = datetime(2026, 12, 6, 15, 30, tzinfo=UTC)
+    for since, until in (("2026-01-05", "2026-07-04"), (None, None), ("2026-10-01", None)):
+        assert parse_period(since, until, now=now) == period_of(since, until, now)
+    assert parse_period("", " ", now=now) == period_of(None, None, now)
+    with pytest.raises(InputError):
+        parse_period("2026-02-01", "2026-02-01", now=now)
