@@ -488,3 +488,83 @@ def test_chunks_start_small_and_grow_to_the_chunk_size() -> None:
     assert [len(c) for c in chunked(iter(range(25)), 10)] == [10, 10, 5]
     assert [len(c) for c in chunked(iter(range(12)), 10, first=50)] == [10, 2]
     assert [x for c in chunked(iter(range(30)), 10, first=3) for x in c] == list(range(30))
+
+
+def test_quarantine_round_trip_keeps_text_as_text(db: Engine, tmp_path: Path) -> None:
+    """A quarantined row exported, fixed and imported again used to come back as
+    ``Smith &amp; Co``: exports wrote HTML entities into CSV."""
+    p = write_csv(
+        tmp_path / "q.csv",
+        ["Name", "Email", "Company"],
+        [["Tom <Tim> Jones", "bad@@mail", "Smith & Co"], ["Ann Lee", "ann@x.ru", "=1+2"]],
+    )
+    import_file(p, event="Q", engine=db)
+    out = tmp_path / "quarantine.csv"
+    with session_scope(db) as sess:
+        assert export_quarantine(sess, out=out) == 1
+    exported = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert exported[0]["Company"] == "Smith & Co" and exported[0]["Name"] == "Tom <Tim> Jones"
+    exported[0]["Email"] = "tom@x.ru"  # fixed in a spreadsheet
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(exported[0]))
+        w.writeheader()
+        w.writerows(exported)
+    s = import_file(fixed, event="Q", engine=db)
+    assert s.created == 1
+    leads = tmp_path / "leads.csv"
+    with session_scope(db) as sess:
+        tom = sess.scalars(select(Lead).where(Lead.email == "tom@x.ru")).one()
+        assert (tom.company, tom.first_name, tom.last_name) == ("Smith & Co", "Tom", "Jones")
+        export_leads(sess, out=leads)
+        # the web's quarantine download is the same kind of CSV
+        from nurture.web.imports import quarantine_csv
+
+        assert "Smith & Co" in quarantine_csv(sess, 1) and "&amp;" not in quarantine_csv(sess, 1)
+    text_out = leads.read_text(encoding="utf-8-sig").splitlines()
+    by_email = {r["email"]: r for r in csv.DictReader(text_out)}
+    assert by_email["tom@x.ru"]["company"] == "Smith & Co"
+    assert by_email["ann@x.ru"]["company"] == "'=1+2"  # a formula stays text in Excel
+    # ... and that guard is not read back as part of the company
+    again = tmp_path / "again.csv"
+    write_csv(again, ["Name", "Email", "Company"], [["Ann Lee", "ann2@x.ru", "'=1+2"]])
+    import_file(again, event="Q2", engine=db)
+    with session_scope(db) as sess:
+        assert sess.scalar(select(Lead.company).where(Lead.email == "ann2@x.ru")) == "=1+2"
+
+
+def test_the_importers_sqlite_settings_are_put_back(
+    fresh_db: str, tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The importer tunes its pooled connection (page cache, checkpoints); the next user of
+    that connection gets it as it was, after a finished and after a failed import."""
+    from nurture.db.session import make_engine
+    from nurture.intake import pipeline
+
+    engine = make_engine(fresh_db, pool_size=1, max_overflow=0)  # one connection, reused
+    names = ("cache_size", "wal_autocheckpoint", "journal_size_limit")
+
+    def settings() -> list[object]:
+        with engine.connect() as c:
+            if backend != "sqlite":
+                return [c.exec_driver_sql("SHOW work_mem").scalar()]
+            return [c.exec_driver_sql(f"PRAGMA {n}").scalar() for n in names]
+
+    before = settings()
+    p = write_csv(tmp_path / "a.csv", HEADER_RU, gen_rows(300, seed=9, people=200))
+    import_file(p, event="Pragmas", engine=engine, chunk_size=100)
+    assert settings() == before
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pipeline, "write_chunk", broken)
+    p = write_csv(tmp_path / "b.csv", HEADER_RU, gen_rows(300, seed=10, people=200))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        import_file(p, event="Pragmas 2", engine=engine, chunk_size=100)
+    assert settings() == before
+    with engine.connect() as c:  # a failed import says so, and resumes when run again
+        assert c.execute(select(ImportBatch.status).order_by(ImportBatch.id.desc())).first() == (
+            "failed",
+        )
+    engine.dispose()
