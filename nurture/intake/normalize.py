@@ -3,7 +3,7 @@
 * e-mail: trimmed, lower-cased, validated with ``email-validator`` (no DNS lookups);
 * phone: E.164 through ``phonenumbers`` with the default region from settings;
 * names and companies: whitespace collapsed, ALL CAPS / all lower re-cased, HTML kept as
-  text (it is escaped on output, never stripped silently);
+  text (HTML pages escape it when they render it; nothing is stripped silently);
 * dates: ISO, or day-first (``01.02.2026`` is 1 February) when the file's locale says so;
 * country (ISO-2), language (ru/en) and IANA time zone inferred from city, phone, country.
 
