@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,6 +120,8 @@ NowOption = typer.Option(
 
 # Options whose values are dates, by name, when their command sets no metavar of its own.
 DATE_OPTIONS = {"--from", "--to", "--date", "--as-of", "--start", "--since", "--until"}
+TIME_OPTIONS = {"--due-before", "--at", "--now"}
+EMAIL_OPTIONS = {"--assignee", "--by", "--email"}
 
 
 class _Argument(TyperArgument):
@@ -147,7 +151,11 @@ class _Option(TyperOption):
         desc = self.type_descriptor
         if desc.is_choice:
             return "[" + "|".join(str(c) for c in desc.choices or ()) + "]"
-        if set(self.opts) & DATE_OPTIONS:
+        if set(self.opts) & TIME_OPTIONS:
+            label = "DATE-TIME"
+        elif set(self.opts) & EMAIL_OPTIONS:
+            label = "EMAIL"
+        elif set(self.opts) & DATE_OPTIONS:
             label = "DATE"
         elif desc.is_path:
             label = "DIR" if "dir" in (self.name or "") else "FILE"
@@ -172,6 +180,8 @@ def tidy_help(command: Any) -> Any:
     """
     from typer._click import Context
 
+    if isinstance(getattr(command, "help", None), str):
+        command.help = reflow_help(command.help)
     for param in getattr(command, "params", ()):
         tidy_param(param)
     if getattr(command, "add_help_option", False):
@@ -179,6 +189,24 @@ def tidy_help(command: Any) -> Any:
     for sub in getattr(command, "commands", {}).values():
         tidy_help(sub)
     return command
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
+
+
+def reflow_help(text: str) -> str:
+    """A docstring as ``--help`` text: paragraphs without hard line breaks (Rich keeps them,
+    so a docstring wrapped at 92 columns broke mid-sentence on any terminal), list items and
+    indented blocks kept line by line, reST ````code```` shown as `code`."""
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    out = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        if any(_LIST_ITEM.match(line) or line.startswith(" ") for line in lines[1:]):
+            out.append(paragraph)
+        else:
+            out.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(out).replace("``", "`")
 
 
 def tidy_param(param: Any) -> Any:

@@ -54,3 +54,27 @@ def test_lead_is_a_hidden_alias_of_leads() -> None:
     alias = CliRunner().invoke(cli.app, ["lead", "--help"], env={"COLUMNS": "100"}).output
     group = CliRunner().invoke(cli.app, ["leads", "--help"], env={"COLUMNS": "100"}).output
     assert "show" in row.findall(group) and row.findall(alias) == row.findall(group)
+
+
+def _command_at(path: list[str]) -> Any:
+    command: Any = cli.load_command(path[0])
+    for name in path[1:]:
+        command = command.commands[name]
+    return command
+
+
+@pytest.mark.parametrize("path", [p for p in every_command() if len(p) > 1], ids=" ".join)
+def test_help_paragraphs_reflow(path: list[str]) -> None:
+    """No hard line break inside a paragraph of prose (Rich prints them as they are, so a
+    docstring wrapped in the source broke mid-sentence on every terminal)."""
+    command = _command_at(path)
+    for paragraph in (command.help or "").split("\n\n"):
+        lines = paragraph.splitlines()
+        listed = any(re.match(r"\s*(?:[-*]|\d+[.)])\s", line) or line[:1] == " " for line in lines)
+        assert listed or len(lines) <= 1, f"{' '.join(path)}: {paragraph!r}"
+        assert "``" not in paragraph, f"{' '.join(path)}: reST markup in {paragraph!r}"
+
+
+def test_a_wrapped_docstring_reads_as_one_sentence() -> None:
+    out = CliRunner().invoke(cli.app, ["leads", "--help"], env={"COLUMNS": "200"}).output
+    assert "the `replied` stop rule stop for them in the next cycle" in out, out
