@@ -129,9 +129,7 @@ class PostgresBulk:
             return None
         cur.execute("RELEASE SAVEPOINT nurture_copy_new")
         named = [dict(zip(columns, r, strict=True)) for r in rows]
-        return [
-            NewLead(i, r.get("email"), r.get("phone")) for i, r in zip(ids, named, strict=True)
-        ]
+        return [NewLead(i, r.get("email"), r.get("phone")) for i, r in zip(ids, named, strict=True)]
 
     def fill_empty(
         self,

@@ -131,7 +131,7 @@ def detect_encoding(head: bytes) -> str | None:
     if zeros_even > 0.4 * half and zeros_odd < 0.05 * half:
         return "utf-16-be"
     controls = len(head) - len(head.translate(None, _CONTROL))
-    if controls > 0.01 * len(head):
+    if controls > max(8, 0.01 * len(head)):  # a few stray ones quarantine their rows
         return None
     lines = head.split(b"\n")
     if len(head) == SAMPLE_BYTES and len(lines) > 1:

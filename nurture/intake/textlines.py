@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import IO
 
 _BLOCK = 1 << 20
+# Two bytes that begin a UTF-8 sequence: a cp1251 block without them has no UTF-8 line.
+_UTF8_PAIR = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 
 
 class Marked(list[str]):
@@ -79,26 +81,64 @@ class Lines:
             return
         primary = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         fallback = _FALLBACK[self.encoding]
-        for raw, skeleton in self._byte_lines():
-            self.count += 1
+        for lines, skeleton in self._byte_blocks():
             if skeleton is not None:
+                self.count += 1
                 self._too_long()
                 yield skeleton
                 continue
-            if self.count == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            if primary == "cp1251" and not raw.isascii():
+            if self.count == 0:
+                lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
+            text = self._whole(lines, primary)
+            if text is not None:  # the usual block: every line plain in the file's encoding
+                self.count += len(text)
+                yield from text
+                continue
+            for raw in lines:
+                self.count += 1
+                yield self._line(raw, primary, fallback)
+
+    def _whole(self, lines: list[bytes], primary: str) -> list[str] | None:
+        """The block's lines decoded at once, or ``None`` when one of them needs a closer
+        look (not valid in ``primary``, a NUL, or a character ``str.splitlines`` would split
+        on that the CSV parser does not). In a cp1251 block, the few lines that may be UTF-8
+        are tried as UTF-8 one by one."""
+        joined = b"".join(lines)
+        if b"\x00" in joined:
+            return None
+        try:
+            text = joined.decode(primary)
+        except UnicodeDecodeError:
+            return None
+        split = text.splitlines(keepends=True)
+        if len(split) != len(lines):
+            return None
+        if primary == "cp1251" and _UTF8_PAIR.search(joined):
+            for i, raw in enumerate(lines):
+                if raw.isascii() or not _UTF8_PAIR.search(raw):
+                    continue
                 try:  # cp1251 reads almost any bytes: a line valid as UTF-8 is UTF-8
-                    line = raw.decode("utf-8")
-                    self._note(f"line {self.count} is UTF-8 in a cp1251 file", problem=False)
+                    split[i] = raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    line = self._decode(raw, "cp1251", "cp1251")
-            else:
-                line = self._decode(raw, primary, fallback)
-            if "\x00" in line:
-                self._note(f"line {self.count} contains a NUL character (\\x00)", problem=True)
-                line = line.replace("\x00", "")
-            yield line
+                    continue
+                line = self.count + i + 1
+                self.notes[line] = (f"line {line} is UTF-8 in a cp1251 file", False)
+                self.last_note = max(self.last_note, line)
+        return split
+
+    def _line(self, raw: bytes, primary: str, fallback: str) -> str:
+        if primary == "cp1251" and not raw.isascii():
+            try:  # cp1251 reads almost any bytes: a line valid as UTF-8 is UTF-8
+                line = raw.decode("utf-8")
+                self._note(f"line {self.count} is UTF-8 in a cp1251 file", problem=False)
+            except UnicodeDecodeError:
+                line = self._decode(raw, "cp1251", "cp1251")
+        else:
+            line = self._decode(raw, primary, fallback)
+        if "\x00" in line:
+            self._note(f"line {self.count} contains a NUL character (\\x00)", problem=True)
+            line = line.replace("\x00", "")
+        return line
 
     def _decode(self, raw: bytes, primary: str, fallback: str) -> str:
         try:
@@ -114,8 +154,9 @@ class Lines:
             problem=True,
         )
 
-    def _byte_lines(self) -> Iterator[tuple[bytes, str | None]]:
-        """``(line, None)``, or ``(b"", skeleton)`` for a line over the limit."""
+    def _byte_blocks(self) -> Iterator[tuple[list[bytes], str | None]]:
+        """Runs of lines as bytes, ``(lines, None)``, and ``([], skeleton)`` for each line
+        over the limit, in file order."""
         limit = self.max_chars
         with self.path.open("rb") as fh:
             carry = b""
@@ -125,15 +166,25 @@ class Lines:
                 if carry.endswith(b"\n"):  # complete; one ending in "\r" may go on with "\n"
                     lines.append(carry)
                     carry = b""
+                run: list[bytes] = []
                 for line in lines:
-                    yield (
-                        (line, None) if len(line) <= limit else (b"", self._skeleton([line], None))
-                    )
+                    if len(line) <= limit:
+                        run.append(line)
+                        continue
+                    if run:
+                        yield run, None
+                        run = []
+                    yield [], self._skeleton([line], None)
+                if run:
+                    yield run, None
                 if len(carry) > limit:
-                    yield b"", self._skeleton([carry], fh)
+                    yield [], self._skeleton([carry], fh)
                     carry = b""
             if carry:
-                yield (carry, None) if len(carry) <= limit else (b"", self._skeleton([carry], None))
+                if len(carry) <= limit:
+                    yield [carry], None
+                else:
+                    yield [], self._skeleton([carry], None)
 
     def _skeleton(self, pieces: list[bytes], fh: IO[bytes] | None) -> str:
         """The skeleton of one long line (given whole, or its start with the rest still in

@@ -31,8 +31,10 @@ _REF = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{0,3})([0-9]+)["']""")
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])")
 _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?=[\s/>])")
 _ROW_REF = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*["']([0-9]+)["']""")
+_ROW_REF_FIRST = re.compile(rb'<row r="([0-9]+)"')
+_CELL_REF_FIRST = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]+"')
 _CELL_REFS = re.compile(
-    rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]{1,3})([0-9]+)["']"""
+    rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]{1,3})[0-9]+["']"""
 )
 _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*\bref\s*=\s*["']([^"']+)["']""")
 _CELL_REF = re.compile(r"^([A-Za-z]{1,3})([0-9]+)$")
@@ -127,16 +129,14 @@ def measure(stream: Any) -> tuple[Extent | None, str | None]:
             if m or b"sheetData" in data:
                 declared = m.group(1).decode("ascii", "replace") if m else None
                 head = False
-        row_refs = _ROW_REF.findall(data)
-        cell_refs = _CELL_REFS.findall(data)
-        if len(row_refs) == len(_ROW_TAG.findall(data)) and len(cell_refs) == len(
-            _CELL_TAG.findall(data)
-        ):  # every row and cell says where it is (what spreadsheet programs write)
+        row_refs, cell_refs = _refs(data)
+        if row_refs is not None and cell_refs is not None:
+            # every row and cell says where it is (what spreadsheet programs write)
             if row_refs:
                 rows.append(min(map(int, row_refs)))
                 row = max(map(int, row_refs))
                 rows.append(row)
-            cols.update(letters.upper() for letters, _ in cell_refs)
+            cols.update(cell_refs)
         else:  # some do not: place them one by one, as calamine does
             for m in _TAG.finditer(data):
                 ref = _REF.search(m.group(2))
@@ -163,6 +163,24 @@ def measure(stream: Any) -> tuple[Extent | None, str | None]:
         max(max(numbers), widest, 1),
     )
     return extent, declared
+
+
+def _refs(data: bytes) -> tuple[list[bytes] | None, list[bytes] | None]:
+    """The row numbers and the cells' column letters of a block when every row and cell has one,
+    else ``None``s. Spreadsheet programs write ``<row r="..."`` and ``<c r="..."`` with the
+    reference first and no namespace prefix: plain searches find those fast; anything else
+    takes the general patterns."""
+    rows = _ROW_REF_FIRST.findall(data)
+    cells = _CELL_REF_FIRST.findall(data)
+    row_tags = data.count(b"<row ") + data.count(b"<row>")
+    cell_tags = data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/")
+    if len(rows) == row_tags and len(cells) == cell_tags and b":c " not in data:
+        return rows, cells
+    rows = _ROW_REF.findall(data)
+    cells = _CELL_REFS.findall(data)
+    if len(rows) == len(_ROW_TAG.findall(data)) and len(cells) == len(_CELL_TAG.findall(data)):
+        return rows, cells
+    return None, None
 
 
 def check_sheet(

@@ -115,12 +115,14 @@ json_values = st.recursive(
 @FAST
 @given(
     st.lists(
-        st.dictionaries(st.sampled_from(["email", "phone", "name", "company"]), json_values)
-        .map(json.dumps)
-        | st.text(max_size=30)
-        | st.just("[" * 5000 + "]" * 5000),
+        st.dictionaries(st.sampled_from(["email", "phone", "name", "company"]), json_values).map(
+            json.dumps
+        )
+        | st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=30)
+        | st.sampled_from(["[" * 5000 + "]" * 5000, '{"email": "n\x00ul@x.ru"}', "\x08"]),
         min_size=1,
         max_size=15,
+        unique=True,  # a stray control byte or two, not a binary file
     )
 )
 def test_jsonl_fuzz(lines: list[str]) -> None:
