@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
 from nurture.intake.bulk import bulk_for
@@ -44,7 +45,7 @@ def test_select_in_matches_text_and_ids_exactly(db: Engine) -> None:
         assert [new.email for new in again] == ["n@x.ru"]
 
 
-def test_select_in_pages_on_sqlite(db: Engine, monkeypatch: object) -> None:
+def test_select_in_pages_on_sqlite(db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     from nurture.intake import bulk_sqlite
 
     bulk = bulk_for(db)
