@@ -25,13 +25,16 @@ from typer.core import TyperCommand
 from nurture.cli_support import JsonOption, NurtureGroup, print_json, tidy_help, tidy_param
 
 LEADS = "leads"
-LEADS_HELP = "Leads: show a lead's story, export, sources, duplicates, merges, outcomes."
+LEADS_HELP = (
+    "Leads: show a lead's story, export, sources, duplicates, merges, outcomes; forget a person."
+)
 
 # The modules whose ``register_leads`` adds commands to ``nurture leads``.
 LEADS_MODULES: tuple[str, ...] = (
     "nurture.intake.commands",
     "nurture.routing.commands",
     "nurture.playbooks.commands",
+    "nurture.privacy.commands",
 )
 
 # Help panels of ``nurture --help``, in the order a new user meets them.

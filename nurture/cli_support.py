@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from nurture.errors import DatabaseNotReadyError, NurtureError
+from nurture.errors import DatabaseNotReadyError, InputError, NurtureError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,11 +36,24 @@ class NurtureGroup(TyperGroup):
             return super().invoke(ctx)
         except NurtureError as exc:
             fail(exc)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+            # A path the user typed that cannot be read as a file: their mistake, one line.
+            if exc.filename is None:
+                raise
+            fail(InputError(_path_problem(exc), file=str(exc.filename)), cause=exc)
         except Exception as exc:
             problem = database_problem(exc)
             if problem is None:
                 raise
             fail(DatabaseNotReadyError(problem), cause=exc)
+
+
+def _path_problem(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not a file: give the file's path"
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return "no such file"
+    return "permission denied: this user cannot read (or write) it"
 
 
 def fail(error: NurtureError, *, cause: BaseException | None = None) -> NoReturn:
@@ -116,6 +129,9 @@ def cli_session() -> Iterator[Session]:
 JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 NowOption = typer.Option(
     None, "--now", metavar="DATE-TIME", help="Pretend it is this ISO date-time (UTC if naive)."
+)
+ByOption = typer.Option(
+    None, "--by", metavar="NAME", help="Who runs this, for the audit log (default: $USER)."
 )
 
 # Options whose values are dates, by name, when their command sets no metavar of its own.

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         default=DEFAULT_SECRET_KEY,
         description="Signs unsubscribe links, web sessions and feed URLs: set it.",
     )
+    privacy_salt: str | None = Field(
+        default=None,
+        description=(
+            "Salt of the forgotten list's contact hashes (default: derived from "
+            "NURTURE_SECRET_KEY; set it before rotating that key, see docs/privacy.md)."
+        ),
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Base URL of the web app, used in unsubscribe links.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 FORMS: dict[str, tuple[str, str]] = {
     "possible duplicate": ("possible duplicates", "possible duplicates"),
     "address": ("addresses", "addresses"),
+    "entry": ("entries", "entries"),
     "lead": ("leads", "leads"),
     "row": ("rows", "rows"),
     "task": ("tasks", "tasks"),

@@ -57,6 +57,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("campaign", "enroll"): ["seminar", "--where", "country = 'RU'"],
     ("purchases", "import"): [str(EXAMPLES / "purchases.csv")],
     ("leads", "unmerge"): ["1"],
+    ("leads", "forget"): ["x@example.com"],
     ("suppress", "add"): ["x@example.com"],
     ("playbook", "load"): [str(EXAMPLES / "playbooks" / "b2b-sale.yaml")],
     ("playbook", "roles"): [str(EXAMPLES / "playbooks" / "roles" / "sales.yaml")],
@@ -125,13 +126,18 @@ def run(path: tuple[str, ...], tmp: Path) -> Any:
 
 @cache
 def _older_template() -> Path:
-    """A database migrated to the revision before this version's newest (built once)."""
+    """A database migrated to the revision before this version's newest (built once): the
+    newest one downgraded, so that `nurture init` really has a migration to run."""
+    from alembic import command
+
+    from nurture.db.session import alembic_config
+
     path = Path(tempfile.mkdtemp(prefix="nurture-older-")) / "older.db"
     engine = make_engine(f"sqlite:///{path}")
     init_db(engine)
     previous = schema_revisions()[schema_head()]
-    with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = ?", (previous,))
+    assert previous is not None
+    command.downgrade(alembic_config(engine), previous)
     engine.dispose()
     return path
 

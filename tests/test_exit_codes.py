@@ -57,3 +57,35 @@ def test_something_that_does_not_exist_is_one_line_and_exit_2(
     assert result.exit_code == 2, result.output
     assert len(lines) == 1 and lines[0].startswith("nurture: "), result.output
     assert any(w in lines[0] for w in ("998", "999", "nobody@example.com")), lines[0]
+
+
+PATH_MISTAKES = [
+    ["playbook", "roles", "{folder}"],
+    ["playbook", "load", "{folder}"],
+    ["playbook", "roles", "{missing}"],
+    ["campaign", "load", "{folder}"],
+    ["team", "load", "{folder}"],
+    ["purchases", "import", "{folder}"],
+    ["leads", "export", "--out", "{folder}"],
+    ["leads", "export", "--out", "{missing_dir}/leads.csv"],
+]
+
+
+@pytest.mark.parametrize("args", PATH_MISTAKES, ids=" ".join)
+def test_a_folder_or_missing_path_given_as_a_file_is_one_line_and_exit_2(
+    fresh_db: str, tmp_path: Path, args: list[str]
+) -> None:
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    paths = {
+        "{folder}": str(folder),
+        "{missing}": str(tmp_path / "nosuch.yaml"),
+        "{missing_dir}": str(tmp_path / "nosuch"),
+    }
+    argv = [paths.get(a, a) for a in args]
+    argv = [a.replace("{missing_dir}", paths["{missing_dir}"]) for a in argv]
+    result = CliRunner().invoke(app, argv)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("nurture: "), result.output
+    assert str(tmp_path) in lines[0] and "Errno" not in lines[0], lines[0]

@@ -34,6 +34,7 @@ from nurture.db.playbooks import (
     RoleMember,
     StepRun,
 )
+from nurture.db.privacy import AuditEntry, ForgottenContact
 from nurture.db.scoring import LeadScore
 from nurture.db.session import get_engine, init_db, make_engine, session_scope
 from nurture.db.team import Absence, Assignment, Manager, RoutingRule, Team
@@ -45,6 +46,7 @@ __all__ = [
     "ApiRequest",
     "Approval",
     "Assignment",
+    "AuditEntry",
     "Base",
     "Campaign",
     "CampaignStep",
@@ -54,6 +56,7 @@ __all__ = [
     "Enrollment",
     "Escalation",
     "Event",
+    "ForgottenContact",
     "ImportBatch",
     "Lead",
     "LeadMerge",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from nurture.cli_support import JsonOption, cli_session, print_json
+from nurture.cli_support import ByOption, JsonOption, cli_session, print_json
 from nurture.errors import InputError
 from nurture.text import count
 
@@ -176,13 +176,22 @@ def register_leads(leads: typer.Typer) -> None:
     @leads.command("export")
     def leads_export(
         out: Path = typer.Option(..., "--out", help="CSV file to write (UTF-8 with BOM)."),
+        by: str | None = ByOption,
         json_out: bool = JsonOption,
     ) -> None:
         """Export every live lead with its sources and owner (safe to open in Excel)."""
         from nurture.intake import export_leads
+        from nurture.privacy import cli_actor, record_access
 
         with cli_session() as session:
             n = export_leads(session, out=out)
+            record_access(  # the audit log of personal data (docs/privacy.md)
+                session,
+                actor=cli_actor(by),
+                action="exported",
+                via="leads export",
+                detail={"leads": n, "out": str(out)},
+            )
         if json_out:
             print_json({"leads": n, "out": str(out)})
         else:

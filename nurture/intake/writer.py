@@ -28,6 +28,7 @@ from nurture.intake.dedup import ChunkPlan, KnownLead, plan_chunk
 from nurture.intake.fuzzy import FuzzyState, flag_duplicates
 from nurture.intake.normalize import NormalizedRow
 from nurture.intake.prepare import Chunk
+from nurture.privacy.forgotten import quarantine_forgotten
 
 #: The lead columns intake writes from a row: its contacts and the fields it may fill.
 LEAD_COLUMNS: tuple[str, ...] = (*CONTACT_FIELDS, *FILLABLE_FIELDS)
@@ -94,6 +95,7 @@ def write_chunk(
         res.skipped = True
         return res
     rows = [r for r in chunk.rows if r.row_number > done_upto]
+    quarantine_forgotten(conn, rows)  # erased people stay out (docs/privacy.md)
     blank = sum(1 for n in chunk.blank_rows if n > done_upto)
     now = utcnow()
     now_db = bulk.to_db(now)

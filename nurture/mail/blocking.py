@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["GLOBAL", "LeadFlags", "block_reason"]
+__all__ = ["FORGOTTEN", "GLOBAL", "LeadFlags", "block_reason"]
 
 GLOBAL = "*"
+#: The reason of a forgotten person's address (nurture leads forget): no mail of any kind.
+FORGOTTEN = "forgotten"
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ def block_reason(
 
     ``scopes`` maps suppression scope -> reason for the recipient address. Marketing mail
     respects every suppression and the lead's flags; digests and system mail (to managers)
-    stop only for addresses that bounce or complained.
+    stop only for addresses that bounce or complained, and no mail goes to a forgotten
+    person.
     """
     if kind == "marketing":
         if GLOBAL in scopes:
@@ -45,6 +48,6 @@ def block_reason(
             if lead.undeliverable:
                 return "lead e-mail is undeliverable"
         return None
-    if scopes.get(GLOBAL) in ("bounce", "complaint"):
+    if scopes.get(GLOBAL) in ("bounce", "complaint", FORGOTTEN):
         return f"suppressed ({scopes[GLOBAL]})"
     return None

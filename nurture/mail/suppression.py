@@ -20,8 +20,9 @@ from nurture.db.leads import Lead
 from nurture.db.mail import OutboxMessage, Suppression
 from nurture.db.sql import dialect_insert
 from nurture.errors import InputError
-from nurture.mail.blocking import GLOBAL, LeadFlags, block_reason
+from nurture.mail.blocking import FORGOTTEN, GLOBAL, LeadFlags, block_reason
 from nurture.mail.tokens import UnsubscribeToken
+from nurture.privacy.forgotten import forgotten_addresses
 
 __all__ = [
     "GLOBAL",
@@ -45,7 +46,8 @@ _SCOPES_QUERY = select(_SUPPRESSIONS.c.email, _SUPPRESSIONS.c.scope, _SUPPRESSIO
 
 
 def scopes_for(session: Session, emails: Iterable[str]) -> dict[str, dict[str, str]]:
-    """email (lower case) -> {scope: reason} for the given addresses, one query."""
+    """email (lower case) -> {scope: reason} for the given addresses, one query; a forgotten
+    person's address (``nurture leads forget``) is suppressed everywhere as ``forgotten``."""
     wanted = sorted({e.strip().lower() for e in emails})
     out: dict[str, dict[str, str]] = defaultdict(dict)
     for i in range(0, len(wanted), 1000):
@@ -53,6 +55,8 @@ def scopes_for(session: Session, emails: Iterable[str]) -> dict[str, dict[str, s
         rows = session.execute(_SCOPES_QUERY, {"emails": chunk})
         for email, scope, reason in rows:
             out[email][scope] = reason
+    for email in forgotten_addresses(session, wanted):  # an erased person: never again
+        out[email][GLOBAL] = FORGOTTEN
     return out
 
 

@@ -268,14 +268,25 @@ def _lead_out(payload: dict[str, Any], json_out: bool, line: str) -> None:
 
 
 def lead_show(
-    lead_id: int = typer.Argument(..., help="Lead id."), json_out: bool = JsonOption
+    lead_id: int = typer.Argument(..., help="Lead id."),
+    by: str | None = ByOption,
+    json_out: bool = JsonOption,
 ) -> None:
     """The lead's whole story in time order: sources, assignments and why, touches and
     e-mails, tasks and outcomes, enrolments, merges, purchases, scores and deals."""
     from nurture.playbooks.story import lead_story
+    from nurture.privacy import cli_actor, record_access
 
     with cli_session() as session:
         info = lead_story(session, lead_id)
+        record_access(  # the audit log of personal data (docs/privacy.md)
+            session,
+            actor=cli_actor(by),
+            action="viewed",
+            via="leads show",
+            lead_id=lead_id,
+            email=info["lead"].get("email"),
+        )
     if json_out:
         print_json(info)
         return

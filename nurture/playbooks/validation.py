@@ -132,8 +132,15 @@ def read_playbook(path: Path, *, templates_dir: Path | None = None) -> tuple[Pla
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the playbook: {exc}", file=str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, not a playbook file", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the playbook: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read the playbook: not UTF-8 text ({exc.reason} at byte {exc.start})",
+            file=str(path),
+        ) from None
     return parse_playbook(text, file=str(path), templates_dir=templates_dir), text
 
 

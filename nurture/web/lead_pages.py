@@ -20,6 +20,7 @@ from nurture.db.leads import LEAD_FIELDS, field_label
 from nurture.db.playbooks import Deal, Document
 from nurture.errors import NurtureError
 from nurture.playbooks import convert_lead, lead_story, list_tasks, lose_lead, record_reply
+from nurture.privacy import record_access
 from nurture.web.access import (
     ADMIN,
     DB,
@@ -66,6 +67,17 @@ def lead_card(
     lead = lead_for(session, user, lead_id)
     moment = now()
     story = lead_story(session, lead.id)
+    if error is None:  # a re-shown card after a failed action is the same view
+        record_access(  # the audit log of personal data (docs/privacy.md)
+            session,
+            actor=user.email,
+            channel="web",
+            action="viewed",
+            via="web lead card",
+            lead_id=lead.id,
+            email=lead.email,
+            now=moment,
+        )
     lang = words_for(request).lang
     zone = zone_of(session, user)
     open_tasks = list_tasks(session, now=moment, lead_id=lead.id)
