@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import HEADER_RU, ROWS_RU, write_csv
+from intake_support import HEADER_RU, ROWS_RU, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
 NURTURE = [sys.executable, "-m", "nurture.cli"]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_csv
+from intake_support import write_csv
 from sqlalchemy import Engine, select
 
 from nurture.db.leads import Lead, LeadMerge, LeadSource

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import HEADER_RU, ROWS_RU, write_csv
+from intake_support import HEADER_RU, ROWS_RU, write_csv
 from sqlalchemy import Engine, func, select
 
 from nurture.db.leads import Event, Lead

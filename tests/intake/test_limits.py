@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_csv
+from intake_support import write_csv
 from sqlalchemy import Engine, func, select, text
 from xlsxgen import inline, write_sheet_xml, write_xlsx
 

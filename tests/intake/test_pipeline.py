@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HEADER_RU, ROWS_RU, write_csv
+from intake_support import HEADER_RU, ROWS_RU, write_csv
 from sqlalchemy import Engine, func, select, text
 
 from nurture.db.leads import ImportBatch, Lead, LeadSource, PossibleDuplicate, QuarantineRow
