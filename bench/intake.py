@@ -270,7 +270,7 @@ def normalise_only(files: list[Path]) -> int:
     import gc
 
     from nurture.intake.headers import recogniser, resolve_columns
-    from nurture.intake.pipeline import _chunks, detect_locale, prepare_rows, row_context
+    from nurture.intake.prepare import chunked, detect_locale, prepare_rows, row_context
     from nurture.intake.reading import open_table
 
     gc.disable()
@@ -279,7 +279,7 @@ def normalise_only(files: list[Path]) -> int:
         table = open_table(path, recogniser(None))
         columns = resolve_columns(table.header, None)
         ctx = row_context(None, detect_locale(table))
-        for chunk in _chunks(table.rows(), 5000):  # the importer's chunking
+        for chunk in chunked(table.rows(), 5000):  # the importer's chunking
             rows += prepare_rows(
                 chunk, header=table.header, columns=columns, ctx=ctx, file_name=path.name
             ).count
@@ -323,11 +323,7 @@ def schema_floor(
     deciding who is whom and fuzzy matching."""
     from nurture.config import get_settings
     from nurture.db.session import init_db, make_engine
-    from nurture.intake.pipeline import (
-        SQLITE_CACHE_KIB,
-        SQLITE_CHECKPOINT_PAGES,
-        SQLITE_WAL_KEEP_BYTES,
-    )
+    from nurture.intake.bulk_sqlite import IMPORT_PRAGMAS
 
     src = sqlite3.connect(done)
     if lean:
@@ -353,9 +349,8 @@ def schema_floor(
         con.execute("DETACH DATABASE done")
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         con.execute(f"PRAGMA {pragma}")
-    con.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    con.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
-    con.execute(f"PRAGMA journal_size_limit = {SQLITE_WAL_KEEP_BYTES}")
+    for name, value in IMPORT_PRAGMAS.items():  # the importer's connection settings
+        con.execute(f"PRAGMA {name} = {value}")
     commit_rows = get_settings().import_commit_rows
     marks = ",".join("?" * len(lead_cols))
     ins_lead = f"INSERT INTO leads ({', '.join(lead_cols)}) VALUES ({marks})"
@@ -391,7 +386,7 @@ def schema_floor(
 
 def intake(files: list[Path], url: str) -> dict[str, int]:
     from nurture.db.session import init_db, make_engine
-    from nurture.intake.pipeline import import_file
+    from nurture.intake import import_file
 
     engine = make_engine(url)
     init_db(engine)

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 @task(cache_policy=NO_CACHE)
 def find_new_files(inbox: str) -> list[str]:
     """Lead lists waiting in the inbox (including ones a crashed run left in processing/)."""
-    from nurture.intake.inbox import pending_files
+    from nurture.intake import pending_files
 
     return [str(p) for p in pending_files(Path(inbox))]
 
@@ -30,7 +30,7 @@ def import_inbox_file(path: str, inbox: str) -> dict[str, Any] | None:
     """Claim, import and file away one lead list; ``None`` if another run claimed it."""
     from dataclasses import asdict
 
-    from nurture.intake.inbox import claim, process_file
+    from nurture.intake import claim, process_file
 
     claimed = claim(Path(path), Path(inbox))
     if claimed is None:
@@ -41,7 +41,7 @@ def import_inbox_file(path: str, inbox: str) -> dict[str, Any] | None:
 @task(cache_policy=NO_CACHE)
 def publish_summary(results: list[dict[str, Any]]) -> str:
     """Publish the run's summary as a Prefect Markdown artifact."""
-    from nurture.intake.inbox import InboxResult, summary_markdown
+    from nurture.intake import InboxResult, summary_markdown
 
     markdown = summary_markdown([InboxResult(**r) for r in results])
     create_markdown_artifact(key="intake-summary", markdown=markdown, description="Intake run")
@@ -66,7 +66,11 @@ def intake_inbox(inbox: str) -> list[dict[str, Any]]:
     Path(inbox).mkdir(parents=True, exist_ok=True)
     results = []
     for path in find_new_files(inbox):
-        result = import_inbox_file(path, inbox)
+        try:
+            result = import_inbox_file(path, inbox)
+        except Exception as exc:  # one file's failure never holds up the files behind it
+            get_run_logger().exception("importing %s failed", path)
+            result = {"file": Path(path).name, "ok": False, "summary": {}, "error": repr(exc)}
         if result is not None:
             results.append(result)
     publish_summary(results)

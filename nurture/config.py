@@ -105,6 +105,25 @@ class Settings(BaseSettings):
             "commit touched, so fewer commits make a big import faster."
         ),
     )
+    import_max_cell_chars: int = Field(
+        default=32_768,
+        ge=256,
+        description=(
+            "Intake: longest cell (characters) a lead list may hold; a row with a longer one "
+            "is quarantined. Lines over four times this (at least 1 MiB) are never read whole."
+        ),
+    )
+    import_max_xlsx_cells: int = Field(
+        default=20_000_000,
+        ge=1,
+        description=(
+            "Intake: largest XLSX sheet, in cells from its first to its last used row and "
+            "column; a bigger one is refused before it is read (it would be held whole)."
+        ),
+    )
+    import_max_xlsx_columns: int = Field(
+        default=1_000, ge=1, description="Intake: widest XLSX sheet, in columns."
+    )
     first_contact_hours: float = Field(
         default=4, gt=0, description="Routing: business hours a manager has for first contact."
     )

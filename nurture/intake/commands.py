@@ -10,6 +10,7 @@ import typer
 
 from nurture.cli_support import ByOption, JsonOption, cli_session, print_json
 from nurture.errors import InputError
+from nurture.text import count
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,20 +29,25 @@ def _parse_date(value: str | None) -> date | None:
 
 def import_command(
     path: Path = typer.Argument(..., help="CSV, XLSX or JSON Lines file with the event's leads."),
-    event: str = typer.Option(..., "--event", help="Event name, e.g. 'Expo 2026'."),
-    kind: str = typer.Option("exhibition", "--kind", help=KIND_HELP),
+    event: str | None = typer.Option(
+        None,
+        "--event",
+        help="Event name, e.g. 'Expo 2026' (default: from FILE.event.yaml beside the file).",
+    ),
+    kind: str | None = typer.Option(None, "--kind", help=KIND_HELP),
     on: str | None = typer.Option(None, "--date", help="Event date, YYYY-MM-DD."),
     mapping: Path | None = typer.Option(
         None, "--mapping", help="YAML file naming columns (see docs/intake.md)."
     ),
     json_out: bool = JsonOption,
 ) -> None:
-    """Import an event's lead list: clean, deduplicate, and account for every row."""
-    from nurture.intake.headers import load_mapping
-    from nurture.intake.pipeline import import_file
+    """Import an event's lead list: clean, deduplicate, and account for every row.
 
-    event_date = _parse_date(on)
-    column_mapping = load_mapping(mapping) if mapping else None
+    The event comes from the options, else from the sidecar FILE.event.yaml beside the
+    file (name, kind, date, mapping); options given here win over the sidecar.
+    """
+    from nurture.intake import import_file, load_mapping, read_sidecar
+
     if path.is_dir():
         raise InputError(
             "is a folder: import its files one by one (the intake-inbox flow takes whole folders)",
@@ -49,6 +55,15 @@ def import_command(
         )
     if not path.is_file():
         raise InputError("no such file", file=str(path))
+    event_date = _parse_date(on)
+    sidecar = read_sidecar(path)
+    if event is None and sidecar is None:
+        raise InputError(
+            f"which event is it? give --event NAME, or write {path.name}.event.yaml beside it",
+            file=str(path),
+        )
+    mapping = mapping or (sidecar.mapping if sidecar else None)
+    column_mapping = load_mapping(mapping) if mapping else None
 
     progress_cb = None
     bar = None
@@ -65,9 +80,9 @@ def import_command(
     try:
         summary = import_file(
             path,
-            event=event,
-            kind=kind,
-            event_date=event_date,
+            event=event if event is not None else sidecar.name if sidecar else "",
+            kind=kind or (sidecar.kind if sidecar else "exhibition"),
+            event_date=event_date if on is not None else sidecar.date if sidecar else None,
             mapping=column_mapping,
             progress=progress_cb,
         )
@@ -81,22 +96,25 @@ def import_command(
         print_json(data)
         return
     s = summary
-    if s.already_imported:
+    if s.already_imported and s.first_import is not None:
+        first = s.first_import
         typer.echo(
-            f"{s.file}: already imported for this event (batch {s.batch_id}); nothing new. "
-            f"It had {s.rows} rows: {s.created} created, {s.merged} merged, "
-            f"{s.quarantined} quarantined."
+            f"{s.file}: already imported for this event (batch {s.batch_id}): this run "
+            "created, merged and quarantined nothing. The first import read "
+            f"{count(first['rows'], 'row')}: {first['created']} created, "
+            f"{first['merged']} merged, {first['quarantined']} quarantined."
         )
         return
     typer.echo(
-        f"{s.file}: {s.rows} rows ({s.blank} blank skipped) -> {s.created} new leads, "
+        f"{s.file}: {count(s.rows, 'row')} ({s.blank} blank skipped) -> "
+        f"{count(s.created, 'new lead')}, "
         f"{s.merged} merged into known leads, {s.quarantined} quarantined, "
-        f"{s.possible_duplicates} possible duplicates to review (batch {s.batch_id})."
+        f"{count(s.possible_duplicates, 'possible duplicate')} to review (batch {s.batch_id})."
     )
     if routed:
-        typer.echo(f"  {routed} new leads routed to managers (see `nurture team report`).")
+        typer.echo(f"  {count(routed, 'new lead')} routed to managers (see `nurture team report`).")
     if s.warnings:
-        typer.echo(f"  {s.warnings} rows kept with warnings (a bad optional field).")
+        typer.echo(f"  {count(s.warnings, 'row')} kept with warnings (a bad optional field).")
     if s.quarantined:
         typer.echo("  see `nurture quarantine list` for the reasons.")
 
@@ -127,7 +145,7 @@ def register(app: typer.Typer) -> None:
     @quarantine.command("list")
     def quarantine_list(json_out: bool = JsonOption) -> None:
         """List quarantined rows with their reasons."""
-        from nurture.intake.export import quarantine_rows
+        from nurture.intake import quarantine_rows
 
         with cli_session() as session:
             rows = quarantine_rows(session)
@@ -144,7 +162,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="CSV file to write (UTF-8 with BOM)."),
     ) -> None:
         """Export quarantined rows with their reasons, ready to fix and import again."""
-        from nurture.intake.export import export_quarantine
+        from nurture.intake import export_quarantine
 
         with cli_session() as session:
             n = export_quarantine(session, out=out)
@@ -162,7 +180,7 @@ def register_leads(leads: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Export every live lead with its sources and owner (safe to open in Excel)."""
-        from nurture.intake.export import export_leads
+        from nurture.intake import export_leads
         from nurture.privacy import cli_actor, record_access
 
         with cli_session() as session:
@@ -182,7 +200,7 @@ def register_leads(leads: typer.Typer) -> None:
     @leads.command("duplicates")
     def leads_duplicates(json_out: bool = JsonOption) -> None:
         """List possible duplicates (similar name and company, different contacts)."""
-        from nurture.intake.merges import list_duplicates
+        from nurture.intake import list_duplicates
 
         with cli_session() as session:
             dups = list_duplicates(session)
@@ -205,7 +223,7 @@ def register_leads(leads: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Merge lead MERGED into lead SURVIVOR (logged; undo with `leads unmerge`)."""
-        from nurture.intake.merges import merge_leads
+        from nurture.intake import merge_leads
 
         with cli_session() as session:
             entry = merge_leads(
@@ -223,7 +241,7 @@ def register_leads(leads: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Where a lead was met: every source row (ids for `leads unmerge --source`)."""
-        from nurture.intake.provenance import lead_sources
+        from nurture.intake import lead_sources
 
         with cli_session() as session:
             sources = lead_sources(session, lead_id)
@@ -258,7 +276,7 @@ def register_leads(leads: typer.Typer) -> None:
         if (merge_or_lead is None) == (source is None):
             raise InputError("give either a merge or lead id, or --source SOURCE_ID")
         if source is not None:
-            from nurture.intake.detach import detach_source
+            from nurture.intake import detach_source
 
             with cli_session() as session:
                 d = detach_source(session, source_id=source)
@@ -284,7 +302,7 @@ def register_leads(leads: typer.Typer) -> None:
                     f"{d.lead_id} (merge {d.merge_id}){shared}"
                 )
             return
-        from nurture.intake.merges import unmerge
+        from nurture.intake import unmerge
 
         assert merge_or_lead is not None
         with cli_session() as session:
@@ -307,7 +325,7 @@ def register_leads(leads: typer.Typer) -> None:
         duplicate_id: int = typer.Argument(..., help="Id from `leads duplicates`."),
     ) -> None:
         """Mark a possible duplicate as two different people."""
-        from nurture.intake.merges import dismiss_duplicate
+        from nurture.intake import dismiss_duplicate
 
         with cli_session() as session:
             dismiss_duplicate(session, duplicate_id=duplicate_id)

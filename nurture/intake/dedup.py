@@ -19,27 +19,13 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from nurture.db.leads import FILLABLE_FIELDS
 from nurture.intake.normalize import NormalizedRow, company_key
 
-FILLABLE = (
-    "first_name",
-    "last_name",
-    "middle_name",
-    "company",
-    "title",
-    "city",
-    "country",
-    "language",
-    "timezone",
-    "interest",
-    "name_key",
-)
+FILLABLE = FILLABLE_FIELDS  # the fields a later row fills on a lead that lacks them
 _DIGITS = re.compile(r"\d+")
 NAME_THRESHOLD = 88.0
 COMPANY_THRESHOLD = 80.0
-
-
-CONTACTS = ("email", "phone")
 
 
 @dataclass

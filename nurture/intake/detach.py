@@ -24,14 +24,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.db.base import utcnow
-from nurture.db.leads import ImportBatch, Lead, LeadMerge, LeadSource
+from nurture.db.leads import CONTACT_FIELDS, ImportBatch, Lead, LeadMerge, LeadSource
 from nurture.errors import InputError, NotFoundError
 from nurture.intake.headers import ColumnMapping, resolve_columns
 from nurture.intake.merges import MERGE_FIELDS
 from nurture.intake.normalize import normalize_row
-from nurture.intake.pipeline import header_locale, row_context
-
-_CONTACTS = ("email", "phone")
+from nurture.intake.prepare import header_locale, row_context
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ def detach_source(session: Session, *, source_id: int, now: datetime | None = No
     session.flush()  # contacts the row gave the lead are free again
 
     shared: dict[str, str] = {}
-    for contact in _CONTACTS:
+    for contact in CONTACT_FIELDS:
         value = fields.get(contact)
         if value and _holder(session, contact, value) is not None:
             shared[contact] = value

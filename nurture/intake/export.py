@@ -1,16 +1,17 @@
-"""CSV exports for Excel: UTF-8 with BOM, formula injection neutralised, HTML escaped.
+"""CSV exports for Excel: UTF-8 with BOM, text as text, formula injection neutralised.
 
 A cell that begins with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) is prefixed
 with an apostrophe so a spreadsheet shows it as text instead of running it; phone numbers
-in E.164 (``+7...``) are exported the same way, which Excel displays as ``+7...``.
-Names are stored exactly as typed; ``<`` ``>`` ``&`` are HTML-escaped on output so a
-``<script>`` in a name never reaches a browser or an HTML mail merge as markup.
+in E.164 (``+7...``) are exported the same way, which Excel displays as ``+7...``. Nothing
+else changes: a CSV is not HTML, so ``Smith & Co`` and ``<script>`` are written as typed
+(HTML pages escape them when they render, through the templates' autoescaping). The
+importer reads a guarded cell back without its apostrophe, so a quarantined row exported,
+fixed and imported again keeps its text.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,31 +19,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nurture.db.leads import Event, ImportBatch, Lead, LeadSource, QuarantineRow
+from nurture.db.leads import EXPORTED_FIELDS, Event, ImportBatch, Lead, LeadSource, QuarantineRow
 from nurture.db.team import Manager
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-LEAD_HEADER = [
-    "id",
-    "first_name",
-    "last_name",
-    "middle_name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "city",
-    "country",
-    "sources",
-    "owner_email",
-]
+LEAD_HEADER = ["id", *EXPORTED_FIELDS, "sources", "owner_email"]
 
 
 def safe_cell(value: Any) -> str:
-    """Text for one CSV cell: HTML-escaped, and never a formula."""
+    """Text for one CSV cell: the value as text, never a formula."""
     if value is None:
         return ""
-    s = html.escape(str(value), quote=False)
+    s = str(value)
     if s.startswith(DANGEROUS):
         s = "'" + s
     return s
@@ -63,9 +51,11 @@ def _sources(session: Session, lead_ids: list[int]) -> dict[int, str]:
         .order_by(LeadSource.lead_id, LeadSource.id)
     )
     out: dict[int, list[str]] = {}
-    for lead_id, name, kind, day, file_name, row in session.execute(stmt):
-        when = f" {day.isoformat()}" if day else ""
-        out.setdefault(lead_id, []).append(f"{kind}: {name}{when} ({file_name} row {row})")
+    for r in session.execute(stmt):
+        when = f" {r.event_date.isoformat()}" if r.event_date else ""
+        out.setdefault(r.lead_id, []).append(
+            f"{r.kind}: {r.name}{when} ({r.file_name} row {r.row_number})"
+        )
     return {k: "; ".join(v) for k, v in out.items()}
 
 
@@ -76,34 +66,26 @@ def iter_lead_rows(session: Session, *, page: int = 5000) -> Iterator[list[str]]
         stmt = (
             select(
                 Lead.id,
-                Lead.first_name,
-                Lead.last_name,
-                Lead.middle_name,
-                Lead.email,
-                Lead.phone,
-                Lead.company,
-                Lead.title,
-                Lead.city,
-                Lead.country,
-                Manager.email,
+                *(getattr(Lead, f) for f in EXPORTED_FIELDS),
+                Manager.email.label("owner_email"),
             )
             .outerjoin(Manager, Manager.id == Lead.owner_id)
             .where(Lead.merged_into_id.is_(None), Lead.id > last)
             .order_by(Lead.id)
             .limit(page)
         )
-        batch = session.execute(stmt).all()
+        batch = [r._mapping for r in session.execute(stmt)]
         if not batch:
             return
-        sources = _sources(session, [r[0] for r in batch])
+        sources = _sources(session, [r["id"] for r in batch])
         for r in batch:
             yield [
-                str(r[0]),
-                *(safe_cell(v) for v in r[1:10]),
-                safe_cell(sources.get(r[0], "")),
-                safe_cell(r[10]),
+                str(r["id"]),
+                *(safe_cell(r[f]) for f in EXPORTED_FIELDS),
+                safe_cell(sources.get(r["id"], "")),
+                safe_cell(r["owner_email"]),
             ]
-        last = batch[-1][0]
+        last = batch[-1]["id"]
 
 
 def export_leads(session: Session, *, out: Path) -> int:

@@ -16,29 +16,23 @@ the same file twice; a crash leaves it there and the next run resumes it (import
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from nurture.errors import ConfigError, NurtureError
+from nurture.errors import NurtureError
 from nurture.intake.headers import load_mapping
 from nurture.intake.pipeline import KINDS, import_file
+from nurture.intake.sidecar import SUFFIX as SIDECAR
+from nurture.intake.sidecar import EventMeta, read_sidecar
+
+log = logging.getLogger(__name__)
 
 SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".jsonl", ".ndjson", ".json"}
-SIDECAR = ".event.yaml"
 _NAME = re.compile(r"^(?P<kind>[a-z]+)--(?:(?P<date>\d{4}-\d{2}-\d{2})--)?(?P<name>.+)$")
-
-
-@dataclass
-class EventMeta:
-    name: str
-    kind: str = "exhibition"
-    date: date | None = None
-    mapping: Path | None = None
 
 
 @dataclass
@@ -51,26 +45,10 @@ class InboxResult:
 
 def event_meta(path: Path) -> EventMeta:
     """Event of ``path`` from its sidecar YAML or its file name (see module doc)."""
-    sidecar = path.with_name(path.name + SIDECAR)
-    if sidecar.exists():
-        try:
-            data = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError("not valid YAML", file=sidecar.name) from exc
-        if not isinstance(data, dict) or not data.get("name"):
-            raise ConfigError("needs at least 'name:'", file=sidecar.name)
-        raw_date = data.get("date")
-        try:
-            day = date.fromisoformat(str(raw_date)) if raw_date else None
-        except ValueError as exc:
-            raise ConfigError(f"date {raw_date!r} is not YYYY-MM-DD", file=sidecar.name) from exc
-        mapping = data.get("mapping")
-        return EventMeta(
-            name=str(data["name"]),
-            kind=str(data.get("kind") or "exhibition"),
-            date=day,
-            mapping=(path.parent / str(mapping)) if mapping else None,
-        )
+    inbox = path.parent.parent if path.parent.name in ("processing", "failed") else path.parent
+    meta = read_sidecar(path, base=inbox)
+    if meta is not None:
+        return meta
     m = _NAME.match(path.stem)
     if m and m.group("kind") in KINDS:
         return EventMeta(
@@ -114,15 +92,24 @@ def claim(path: Path, inbox: Path) -> Path | None:
 
 
 def process_file(path: Path, inbox: Path) -> InboxResult:
-    """Import one claimed file; move it to ``done/`` or ``failed/`` (with an .error.txt)."""
+    """Import one claimed file; move it to ``done/`` or ``failed/`` (with an .error.txt).
+
+    Whatever goes wrong with one file (a user's mistake, or a bug) files it under
+    ``failed/`` with the reason, so the files behind it are still imported; a bug is also
+    logged with its traceback."""
     try:
         meta = event_meta(path)
         mapping = load_mapping(meta.mapping) if meta.mapping else None
         summary = import_file(
             path, event=meta.name, kind=meta.kind, event_date=meta.date, mapping=mapping
         )
-    except NurtureError as exc:
-        message = exc.format_message()
+    except Exception as exc:
+        if isinstance(exc, NurtureError):
+            message = exc.format_message()
+            log.warning("intake inbox: %s failed: %s", path.name, message)
+        else:
+            message = f"{path.name}: import failed ({type(exc).__name__}: {exc})"
+            log.exception("intake inbox: %s failed", path.name)
         moved = _move(path, inbox / "failed")
         moved.with_name(moved.name + ".error.txt").write_text(message + "\n", encoding="utf-8")
         return InboxResult(file=path.name, ok=False, error=message)

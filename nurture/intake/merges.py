@@ -15,11 +15,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nurture.db.base import utcnow
-from nurture.db.leads import Lead, LeadMerge, LeadSource, PossibleDuplicate
+from nurture.db.leads import (
+    CONTACT_FIELDS,
+    FILLABLE_FIELDS,
+    Lead,
+    LeadMerge,
+    LeadSource,
+    PossibleDuplicate,
+)
 from nurture.errors import InputError, NotFoundError
-from nurture.intake.dedup import FILLABLE
 
-MERGE_FIELDS = ("email", "phone", *FILLABLE)
+#: What a merge moves from the merged record to the survivor (where the survivor has none).
+MERGE_FIELDS: tuple[str, ...] = (*CONTACT_FIELDS, *FILLABLE_FIELDS)
+#: What the duplicate review shows of each record.
+REVIEW_FIELDS = ("id", "first_name", "last_name", "company", "email", "phone")
 
 
 def _live(session: Session, lead_id: int) -> Lead:
@@ -145,18 +154,8 @@ def list_duplicates(session: Session, *, status: str = "open") -> list[dict[str,
             PossibleDuplicate.id,
             PossibleDuplicate.similarity,
             PossibleDuplicate.reason,
-            a.c.id,
-            a.c.first_name,
-            a.c.last_name,
-            a.c.company,
-            a.c.email,
-            a.c.phone,
-            b.c.id,
-            b.c.first_name,
-            b.c.last_name,
-            b.c.company,
-            b.c.email,
-            b.c.phone,
+            *(a.c[f].label(f"lead_{f}") for f in REVIEW_FIELDS),
+            *(b.c[f].label(f"candidate_{f}") for f in REVIEW_FIELDS),
         )
         .join(a, a.c.id == PossibleDuplicate.lead_id)
         .join(b, b.c.id == PossibleDuplicate.candidate_id)
@@ -167,16 +166,16 @@ def list_duplicates(session: Session, *, status: str = "open") -> list[dict[str,
         )
         .order_by(PossibleDuplicate.similarity.desc(), PossibleDuplicate.id)
     )
-    keys = ("id", "first_name", "last_name", "company", "email", "phone")
     out = []
     for r in session.execute(stmt):
+        m = r._mapping
         out.append(
             {
-                "id": r[0],
-                "similarity": r[1],
-                "reason": r[2],
-                "lead": dict(zip(keys, r[3:9], strict=True)),
-                "candidate": dict(zip(keys, r[9:15], strict=True)),
+                "id": m["id"],
+                "similarity": m["similarity"],
+                "reason": m["reason"],
+                "lead": {f: m[f"lead_{f}"] for f in REVIEW_FIELDS},
+                "candidate": {f: m[f"candidate_{f}"] for f in REVIEW_FIELDS},
             }
         )
     return out

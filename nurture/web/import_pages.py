@@ -112,7 +112,7 @@ def quarantine_download(batch_id: int, session: DB, _user: Marketing) -> Respons
 
 @router.get("/duplicates")
 def duplicates_page(request: Request, session: DB, _user: Marketing) -> Response:
-    from nurture.intake.merges import list_duplicates
+    from nurture.intake import list_duplicates
 
     return render(request, "duplicates.html", {"duplicates": list_duplicates(session)})
 
@@ -129,7 +129,7 @@ def _duplicate(session: DB, duplicate_id: int) -> tuple[int, int]:
 @router.post("/duplicates/{duplicate_id}/merge")
 def merge(duplicate_id: int, session: DB, user: MarketingForm) -> Response:
     """The newer record (the one flagged at import) goes into the one it resembles."""
-    from nurture.intake.merges import merge_leads
+    from nurture.intake import merge_leads
 
     lead_id, candidate_id = _duplicate(session, duplicate_id)
     try:
@@ -146,7 +146,7 @@ def merge(duplicate_id: int, session: DB, user: MarketingForm) -> Response:
 
 @router.post("/duplicates/{duplicate_id}/dismiss")
 def dismiss(duplicate_id: int, session: DB, _user: MarketingForm) -> Response:
-    from nurture.intake.merges import dismiss_duplicate
+    from nurture.intake import dismiss_duplicate
 
     _duplicate(session, duplicate_id)
     dismiss_duplicate(session, duplicate_id=duplicate_id)

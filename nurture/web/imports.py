@@ -76,7 +76,7 @@ def import_upload(
 ) -> dict[str, Any]:
     """Import an uploaded lead list; the summary as ``nurture import --json`` prints it."""
     from nurture.db.session import session_scope
-    from nurture.intake.pipeline import import_file
+    from nurture.intake import import_file
     from nurture.routing import route_unassigned
 
     name = clean_name(file_name)
@@ -152,7 +152,7 @@ def quarantine_of(session: Session, batch_id: int, limit: int | None = None) -> 
 def quarantine_csv(session: Session, batch_id: int) -> str:
     """The batch's quarantined rows as CSV (UTF-8 with BOM, for Excel): the original columns
     plus ``_reasons`` and ``_row``, cells made safe like every Nurture export."""
-    from nurture.intake.export import safe_cell
+    from nurture.intake import safe_cell
 
     rows = quarantine_of(session, batch_id)
     columns: dict[str, None] = {}

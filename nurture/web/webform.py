@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from nurture.db.leads import LEAD_FIELDS, LeadSource, QuarantineRow
 from nurture.db.web import ApiRequest
-from nurture.intake.headers import guess_field
+from nurture.intake import guess_field
 
 __all__ = ["WEBFORM_FIELDS", "Answer", "submit"]
 
@@ -123,7 +123,7 @@ def submit(
 ) -> Answer:
     """Import one web-form lead; the HTTP answer for it."""
     from nurture.db.session import get_engine, session_scope
-    from nurture.intake.pipeline import import_file
+    from nurture.intake import import_file
     from nurture.routing import route_unassigned
 
     now = datetime.now(UTC)

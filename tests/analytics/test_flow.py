@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prefect.artifacts import Artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy.orm import Session
 
 from nurture.analytics import history
@@ -27,6 +29,18 @@ def _flow() -> Any:
     return module.weekly_report
 
 
+def _artifact(key: str) -> Any:
+    """The newest artifact under ``key``, read with a client that is closed afterwards
+    (Prefect's own ``Artifact.get`` leaves its client's sockets open)."""
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            limit=1,
+            sort=ArtifactSort.UPDATED_DESC,
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+        )
+    return found[0] if found else None
+
+
 # the flow is a thin wrapper: one backend is enough (the report is tested on both)
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_weekly_flow_publishes_artifacts(
@@ -41,9 +55,9 @@ def test_weekly_flow_publishes_artifacts(
     assert flow.name == "weekly-report"
     result = flow(days=200, until=planted.until.isoformat(), html_dir=str(tmp_path))
     assert result["leads"] == 400
-    summary = Artifact.get("analytics-summary")
+    summary = _artifact("analytics-summary")
     assert summary is not None and planted.truth.silent_event in str(summary.data)
-    coverage = Artifact.get("analytics-coverage")
+    coverage = _artifact("analytics-coverage")
     assert coverage is not None
     rows = coverage.data if isinstance(coverage.data, list) else json.loads(str(coverage.data))
     assert {r["event"] for r in rows} == set(planted.tables["events"]["name"])

@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_csv
+from intake_support import write_csv
 from sqlalchemy import Engine, select
 
 from nurture.db.leads import Lead, LeadMerge, LeadSource
 from nurture.db.session import session_scope
 from nurture.errors import InputError
+from nurture.intake import import_file
 from nurture.intake.detach import detach_source, source_fields
-from nurture.intake.pipeline import import_file
 from nurture.intake.provenance import lead_sources
 
 HEADER = ["ФИО", "E-mail", "Телефон", "Компания", "Должность"]

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import HEADER_RU, ROWS_RU, write_csv
+from intake_support import HEADER_RU, ROWS_RU, write_csv
 from sqlalchemy import Engine, func, select
 
 from nurture.db.leads import Event, Lead
@@ -103,3 +103,49 @@ def test_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     # both schema bounds wrote every lead the import made
     for bound in ("schema floor (sqlite3, Nurture's tables)", bench.LEAN_RUN):
         assert runs[bound]["created"] == r["created"]
+
+
+def test_a_file_that_breaks_the_import_goes_to_failed_and_the_rest_go_on(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one file's import used to leave it in processing/, where every later run
+    took it first and failed again: the files behind it were never imported."""
+    from nurture.intake import inbox as inbox_module
+
+    inbox = tmp_path / "inbox"
+    (inbox / "processing").mkdir(parents=True)
+    bad = write_csv(inbox / "processing" / "bad.csv", HEADER_RU, ROWS_RU)
+    good = write_csv(inbox / "webinar--2026-10-01--Good.csv", HEADER_RU, ROWS_RU[:2])
+    real = inbox_module.import_file
+
+    def fragile(path: Path, **kwargs: object) -> object:
+        if path.name == "bad.csv":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbox_module, "import_file", fragile)
+    results = []
+    for p in pending_files(inbox):
+        claimed = claim(p, inbox)
+        assert claimed is not None
+        results.append(process_file(claimed, inbox))
+    assert [(r.file, r.ok) for r in results] == [(bad.name, False), (good.name, True)]
+    reason = (inbox / "failed" / "bad.csv.error.txt").read_text(encoding="utf-8")
+    assert "bad.csv" in reason and "RecursionError" in reason
+    assert not any((inbox / "processing").iterdir())
+    assert (inbox / "done" / good.name).exists()
+
+
+def test_inbox_sidecar_mapping_is_relative_to_the_inbox(db: Engine, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "odd.csv", ["Контакт", "Почта клиента"], [["Иван Петров", "ip@x.ru"]])
+    (inbox / "odd.yaml").write_text(
+        'columns:\n  "Контакт": full_name\n  "Почта клиента": email\n', encoding="utf-8"
+    )
+    (inbox / "odd.csv.event.yaml").write_text("name: Odd\nmapping: odd.yaml\n", encoding="utf-8")
+    claimed = claim(inbox / "odd.csv", inbox)
+    assert claimed is not None
+    result = process_file(claimed, inbox)
+    assert result.ok, result.error
+    assert result.summary["created"] == 1

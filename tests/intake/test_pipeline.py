@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HEADER_RU, ROWS_RU, write_csv
+from intake_support import HEADER_RU, ROWS_RU, write_csv
 from sqlalchemy import Engine, func, select, text
 
 from nurture.db.leads import ImportBatch, Lead, LeadSource, PossibleDuplicate, QuarantineRow
@@ -150,7 +150,7 @@ def test_messy_csv_quarantine_export_and_reimport(db: Engine, tmp_path: Path) ->
         assert export_quarantine(sess, out=out) == 2
     text_ = out.read_text(encoding="utf-8-sig")
     assert "bad@@x" in text_ and "header has 7" in text_
-    # The lead whose name is HTML is stored as typed and escaped on export.
+    # The lead whose name is HTML is stored as typed and exported as typed (a CSV is text).
     with session_scope(db) as sess:
         lead = sess.scalars(select(Lead).where(Lead.email == "xss@example.org")).one()
         assert "<script>" in (lead.first_name or "") + (lead.last_name or "")
@@ -159,8 +159,10 @@ def test_messy_csv_quarantine_export_and_reimport(db: Engine, tmp_path: Path) ->
     raw = export.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows_out = list(csv.DictReader(export.read_text(encoding="utf-8-sig").splitlines()))
-    assert all("<script>" not in v for r in rows_out for v in r.values())
     by_email = {r["email"]: r for r in rows_out}
+    xss = by_email["xss@example.org"]
+    assert "<script>" in xss["first_name"] + xss["last_name"]
+    assert all("&lt;" not in v and "&amp;" not in v for r in rows_out for v in r.values())
     assert by_email["xss@example.org"]["company"] == "'=1+2"
     assert by_email["ivan@mail.ru"]["phone"] == "'+79001234567"
     assert by_email["ivan@mail.ru"]["owner_email"] == ""
@@ -298,12 +300,12 @@ def test_helper_process_reads_and_normalises_big_files(
     """Above PARALLEL_FROM_BYTES a forked helper normalises; the outcome is the same."""
     import multiprocessing
 
-    from nurture.intake import pipeline
+    from nurture.intake import helper, pipeline
 
     rows = gen_rows(2000, seed=4, people=700)
     p = write_csv(tmp_path / "big.csv", HEADER_RU, rows)
     log = tmp_path / "pids.txt"
-    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(helper, "PARALLEL_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "prepare_rows", _record_pid(log, pipeline.prepare_rows))
     s = import_file(p, event="Helper", engine=db, chunk_size=300)
     pids = set(log.read_text().split())
@@ -322,13 +324,13 @@ def test_helper_process_error_reaches_the_importer(
     db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nurture.errors import InputError
-    from nurture.intake import pipeline
+    from nurture.intake import helper, pipeline
 
     def broken(*args: object, **kwargs: object) -> object:
         raise InputError("cannot decode", file="bad.csv", row=7)
 
     p = write_csv(tmp_path / "bad.csv", HEADER_RU, gen_rows(500, seed=6, people=300))
-    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(helper, "PARALLEL_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "prepare_rows", broken)
     with pytest.raises(InputError) as info:
         import_file(p, event="Broken", engine=db, chunk_size=100)
@@ -341,13 +343,13 @@ def test_helper_process_that_dies_fails_the_import_with_its_exit_code(
 ) -> None:
     """A helper killed mid-file (out of memory, say) closes its end of the pipe: the
     importer stops with one clear error instead of waiting for chunks that never come."""
-    from nurture.intake import pipeline
+    from nurture.intake import helper, pipeline
 
     def dying(*args: object, **kwargs: object) -> object:
         os._exit(3)
 
     p = write_csv(tmp_path / "die.csv", HEADER_RU, gen_rows(500, seed=6, people=300))
-    monkeypatch.setattr(pipeline, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(helper, "PARALLEL_FROM_BYTES", 0)
     monkeypatch.setattr(pipeline, "prepare_rows", dying)
     with pytest.raises(RuntimeError, match="exit code 3"):
         import_file(p, event="Dies", engine=db, chunk_size=100)
@@ -372,8 +374,8 @@ def test_helper_process_stops_when_the_importer_is_killed(fresh_db: str, tmp_pat
     script.write_text(
         "import os, sys, time\n"
         "from pathlib import Path\n"
-        "from nurture.intake import pipeline\n"
-        "pipeline.PARALLEL_FROM_BYTES = 0\n"
+        "from nurture.intake import helper, pipeline\n"
+        "helper.PARALLEL_FROM_BYTES = 0\n"
         "original = pipeline.prepare_rows\n"
         "def prepare(*args, **kwargs):\n"
         f"    Path({str(pids)!r}).write_text(str(os.getpid()))\n"
@@ -381,7 +383,7 @@ def test_helper_process_stops_when_the_importer_is_killed(fresh_db: str, tmp_pat
         "pipeline.prepare_rows = prepare\n"
         "def slow(*args, **kwargs):\n"
         "    time.sleep(60)\n"
-        "pipeline.process_chunk = slow\n"
+        "pipeline.write_chunk = slow\n"
         f"pipeline.import_file(Path({str(p)!r}), event='Orphan', chunk_size=50)\n"
     )
     env = {**os.environ, "NURTURE_DATABASE_URL": fresh_db}
@@ -402,14 +404,17 @@ def test_helper_process_stops_when_the_importer_is_killed(fresh_db: str, tmp_pat
 def test_a_person_created_meanwhile_by_another_importer_is_reused(db: Engine) -> None:
     """The lost-race path: the planned new lead already exists (by e-mail or by phone)."""
     from nurture.db.base import utcnow
-    from nurture.intake.pipeline import _resolve_new
+    from nurture.intake.bulk import bulk_for
+    from nurture.intake.writer import resolve_new
 
     now = utcnow()
+    bulk = bulk_for(db)
     with db.begin() as conn:
-        theirs, _ = _resolve_new(conn, [{"email": "a@x.ru"}, {"phone": "+79001112233"}], now)
+        theirs, _ = resolve_new(conn, bulk, [{"email": "a@x.ru"}, {"phone": "+79001112233"}], now)
     with db.begin() as conn:
-        ids, lost = _resolve_new(
+        ids, lost = resolve_new(
             conn,
+            bulk,
             [
                 {"email": "a@x.ru", "phone": "+79005556677"},
                 {"phone": "+79001112233"},
@@ -427,7 +432,8 @@ def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
     from dataclasses import replace
 
     from nurture.intake.normalize import RowContext
-    from nurture.intake.pipeline import _Prepared, prepare_rows
+    from nurture.intake.prepare import prepare_rows
+    from nurture.intake.wire import from_wire, to_wire
 
     header = ["ФИО", "E-mail", "Телефон", "Компания", "Должность", "Город", "Страна", "Дата"]
     numbered = [
@@ -461,7 +467,7 @@ def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
     prepared = prepare_rows(
         numbered, header=header, columns=columns, ctx=RowContext(), file_name="x.csv"
     )
-    back = _Prepared.from_wire(memoryview(b"c" + prepared.to_wire())[1:])  # as the pipe has it
+    back = from_wire(memoryview(b"c" + to_wire(prepared))[1:])  # as the pipe has it
     assert (back.first_row, back.last_row, back.blank_rows) == (2, 5, [3])
 
     def comparable(r: Any) -> Any:  # a field set to None and an absent field read the same
@@ -475,10 +481,90 @@ def test_prepared_chunk_crosses_processes_whole_but_for_raw_cells() -> None:
 
 def test_chunks_start_small_and_grow_to_the_chunk_size() -> None:
     """The helper's first chunks are small so the importer starts writing at once."""
-    from nurture.intake.pipeline import _chunks
+    from nurture.intake.prepare import chunked
 
-    sizes = [len(c) for c in _chunks(iter(range(30)), 10, first=3)]
+    sizes = [len(c) for c in chunked(iter(range(30)), 10, first=3)]
     assert sizes == [3, 5, 8, 10, 4]
-    assert [len(c) for c in _chunks(iter(range(25)), 10)] == [10, 10, 5]
-    assert [len(c) for c in _chunks(iter(range(12)), 10, first=50)] == [10, 2]
-    assert [x for c in _chunks(iter(range(30)), 10, first=3) for x in c] == list(range(30))
+    assert [len(c) for c in chunked(iter(range(25)), 10)] == [10, 10, 5]
+    assert [len(c) for c in chunked(iter(range(12)), 10, first=50)] == [10, 2]
+    assert [x for c in chunked(iter(range(30)), 10, first=3) for x in c] == list(range(30))
+
+
+def test_quarantine_round_trip_keeps_text_as_text(db: Engine, tmp_path: Path) -> None:
+    """A quarantined row exported, fixed and imported again used to come back as
+    ``Smith &amp; Co``: exports wrote HTML entities into CSV."""
+    p = write_csv(
+        tmp_path / "q.csv",
+        ["Name", "Email", "Company"],
+        [["Tom <Tim> Jones", "bad@@mail", "Smith & Co"], ["Ann Lee", "ann@x.ru", "=1+2"]],
+    )
+    import_file(p, event="Q", engine=db)
+    out = tmp_path / "quarantine.csv"
+    with session_scope(db) as sess:
+        assert export_quarantine(sess, out=out) == 1
+    exported = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert exported[0]["Company"] == "Smith & Co" and exported[0]["Name"] == "Tom <Tim> Jones"
+    exported[0]["Email"] = "tom@x.ru"  # fixed in a spreadsheet
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(exported[0]))
+        w.writeheader()
+        w.writerows(exported)
+    s = import_file(fixed, event="Q", engine=db)
+    assert s.created == 1
+    leads = tmp_path / "leads.csv"
+    with session_scope(db) as sess:
+        tom = sess.scalars(select(Lead).where(Lead.email == "tom@x.ru")).one()
+        assert (tom.company, tom.first_name, tom.last_name) == ("Smith & Co", "Tom", "Jones")
+        export_leads(sess, out=leads)
+        # the web's quarantine download is the same kind of CSV
+        from nurture.web.imports import quarantine_csv
+
+        assert "Smith & Co" in quarantine_csv(sess, 1) and "&amp;" not in quarantine_csv(sess, 1)
+    text_out = leads.read_text(encoding="utf-8-sig").splitlines()
+    by_email = {r["email"]: r for r in csv.DictReader(text_out)}
+    assert by_email["tom@x.ru"]["company"] == "Smith & Co"
+    assert by_email["ann@x.ru"]["company"] == "'=1+2"  # a formula stays text in Excel
+    # ... and that guard is not read back as part of the company
+    again = tmp_path / "again.csv"
+    write_csv(again, ["Name", "Email", "Company"], [["Ann Lee", "ann2@x.ru", "'=1+2"]])
+    import_file(again, event="Q2", engine=db)
+    with session_scope(db) as sess:
+        assert sess.scalar(select(Lead.company).where(Lead.email == "ann2@x.ru")) == "=1+2"
+
+
+def test_the_importers_sqlite_settings_are_put_back(
+    fresh_db: str, tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The importer tunes its pooled connection (page cache, checkpoints); the next user of
+    that connection gets it as it was, after a finished and after a failed import."""
+    from nurture.db.session import make_engine
+    from nurture.intake import pipeline
+
+    engine = make_engine(fresh_db, pool_size=1, max_overflow=0)  # one connection, reused
+    names = ("cache_size", "wal_autocheckpoint", "journal_size_limit")
+
+    def settings() -> list[object]:
+        with engine.connect() as c:
+            if backend != "sqlite":
+                return [c.exec_driver_sql("SHOW work_mem").scalar()]
+            return [c.exec_driver_sql(f"PRAGMA {n}").scalar() for n in names]
+
+    before = settings()
+    p = write_csv(tmp_path / "a.csv", HEADER_RU, gen_rows(300, seed=9, people=200))
+    import_file(p, event="Pragmas", engine=engine, chunk_size=100)
+    assert settings() == before
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pipeline, "write_chunk", broken)
+    p = write_csv(tmp_path / "b.csv", HEADER_RU, gen_rows(300, seed=10, people=200))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        import_file(p, event="Pragmas 2", engine=engine, chunk_size=100)
+    assert settings() == before
+    with engine.connect() as c:  # a failed import says so, and resumes when run again
+        assert c.execute(select(ImportBatch.status).order_by(ImportBatch.id.desc())).first() == (
+            "failed",
+        )
+    engine.dispose()

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from nurture.intake.dedup import KnownLead, plan_chunk
 from nurture.intake.normalize import RowContext
-from nurture.intake.pipeline import prepare_rows
+from nurture.intake.prepare import prepare_rows
 
 HEADER = ["Name", "Email", "Phone", "Company"]
 emails = st.sampled_from(["", "a@x.ru", "A@X.RU ", "b@y.com", "bad@@", "c@z.org", "=cmd|x"])

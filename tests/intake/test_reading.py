@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import HEADER_RU, ROWS_RU, write_csv
+from intake_support import HEADER_RU, ROWS_RU, write_csv
 from xlsxgen import write_xlsx
 
 from nurture.errors import NotALeadListError

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from nurture.cli import app
 from nurture.db.leads import Lead
-from nurture.db.session import make_engine, session_scope
+from nurture.db.session import session_scope
 from nurture.db.team import Assignment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def test_import_routes_new_leads(fresh_db: str) -> None:
     summary = json.loads(result.stdout)
     assert summary["created"] > 0
     assert summary["routed"] == summary["created"]
-    with session_scope(make_engine(fresh_db)) as session:
+    with session_scope() as session:  # the engine of NURTURE_DATABASE_URL, closed by fresh_db
         live = Lead.merged_into_id.is_(None)
         unowned = session.scalar(select(func.count()).where(live, Lead.owner_id.is_(None)))
         logged = session.scalar(select(func.count(func.distinct(Assignment.lead_id))))

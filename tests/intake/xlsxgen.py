@@ -88,3 +88,27 @@ def write_xlsx(path: Path, rows: Iterable[list[Any]], sheet: str = "Sheet1") -> 
                 fh.write(f'<row r="{r}">{cells}</row>'.encode())
             fh.write(b"</sheetData></worksheet>")
     return path
+
+
+def write_sheet_xml(path: Path, sheet_data: str, *, dimension: str | None = None) -> Path:
+    """An XLSX whose only sheet has ``sheet_data`` (the XML inside ``<sheetData>``) as
+    given: for sheets no spreadsheet program would write (cells far away, no references)."""
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        z.writestr("_rels/.rels", _RELS)
+        z.writestr("xl/workbook.xml", _WORKBOOK.format(name="Sheet1"))
+        z.writestr("xl/_rels/workbook.xml.rels", _WB_RELS)
+        z.writestr("xl/styles.xml", _STYLES)
+        z.writestr(
+            "xl/worksheets/sheet1.xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f"{dim}<sheetData>{sheet_data}</sheetData></worksheet>",
+        )
+    return path
+
+
+def inline(ref: str, text: str) -> str:
+    """One inline-string cell at ``ref``."""
+    return f'<c r="{ref}" t="inlineStr"><is><t>{escape(text)}</t></is></c>'

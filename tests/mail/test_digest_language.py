@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from nurture.db.mail import OutboxMessage
-from nurture.db.session import make_engine, session_scope
+from nurture.db.session import session_scope
 from nurture.mail.sender import send_due
 from nurture.routing.notify import digest_entry, digest_row
 
@@ -55,7 +55,7 @@ def _digest(language: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("language", ["ru", "en"])
 def test_digest_follows_row_language(fresh_db: str, tmp_path: Path, language: str) -> None:
-    with session_scope(make_engine(fresh_db)) as session:
+    with session_scope() as session:  # the engine of NURTURE_DATABASE_URL, closed by fresh_db
         session.execute(insert(OutboxMessage), [_digest(language)])
     summary = send_due()
     assert summary.sent == 1
