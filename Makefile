@@ -19,7 +19,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,eval]'
+	# setuptools' own notices about editable installs are not for the user to act on.
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[dev,eval]'
 	touch $(STAMP)
 
 demo: install
