@@ -41,9 +41,10 @@ check: install lint typecheck
 	NURTURE_TEST_LANE=fast $(PYTEST) -n 2 -m "$(FAST)" tests
 
 # The full suite CI runs (.ci/run): every test on SQLite and PostgreSQL, SMTP, chromium,
-# Prefect, then the notebooks.
+# Prefect, then the notebooks; on two processes, as most of its time is spent waiting on
+# PostgreSQL, SMTP, chromium and subprocesses (every fixture gives each test its own database).
 test: install lint typecheck
-	$(PYTEST) --nbmake tests notebooks
+	$(PYTEST) -n 2 --nbmake tests notebooks
 
 bench: install
 	for b in bench/cli.py bench/intake.py bench/routing.py bench/cycle.py bench/send.py bench/scoring.py; do \
