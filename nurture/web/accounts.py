@@ -52,9 +52,6 @@ __all__ = [
     "set_password",
 ]
 
-MIN_PASSWORD = 8
-
-
 @lru_cache(maxsize=4)
 def _hashers(time_cost: int, memory_kib: int, parallelism: int) -> tuple[PasswordHasher, str]:
     """The hasher for these costs and a hash to verify against when the e-mail is unknown
@@ -96,8 +93,11 @@ class Account:
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"the password needs at least {MIN_PASSWORD} characters")
+    shortest = get_web_settings().password_min_length
+    if len(password) < shortest:
+        raise InputError(
+            f"the password needs at least {shortest} characters (NURTURE_WEB_PASSWORD_MIN_LENGTH)"
+        )
     return _hasher()[0].hash(password)
 
 

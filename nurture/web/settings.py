@@ -33,6 +33,11 @@ class WebSettings(BaseSettings):
         default=15, ge=1, description="Failures older than this no longer count."
     )
     max_upload_mb: int = Field(default=50, ge=1, description="Largest lead list to upload.")
+    password_min_length: int = Field(
+        default=6,
+        ge=1,
+        description="Shortest password an account may have (raise it where policy asks).",
+    )
     # Argon2id cost (RFC 9106's second recommendation by default). Hashes made with other
     # values are re-hashed at the next sign-in.
     password_time_cost: int = Field(default=3, ge=1, description="Argon2 passes.")

@@ -107,6 +107,14 @@ def test_users_cli(world: World) -> None:
         input="short\n",
     )
     assert short.exit_code == 2 and "at least" in short.output
+    # The interface scripts rely on: `printf 'secret\n' | nurture users add ... --password-stdin`
+    scripted = runner.invoke(
+        cli,
+        ["users", "add", "m3@example.ru", "--role", "marketing", "--password-stdin", "--json"],
+        input="secret\n",
+    )
+    assert scripted.exit_code == 0, scripted.output
+    assert json.loads(scripted.stdout)["password_set"] is True
     listed = json.loads(runner.invoke(cli, ["users", "list", "--json"]).stdout)
     assert {u["email"] for u in listed["users"]} >= {"stan@example.ru", *ACCOUNTS.values()}
     assert "password" not in str(listed).lower() or "password_hash" not in str(listed)
