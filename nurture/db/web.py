@@ -99,3 +99,14 @@ class ApiRequest(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebEndpoint(Base):
+    """Where ``nurture serve`` last listened (one row, ``id`` 1): the base of the links the
+    CLI prints (calendar feed URLs) when ``NURTURE_PUBLIC_URL`` is not set."""
+
+    __tablename__ = "web_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_url: Mapped[str] = mapped_column(String(300))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)

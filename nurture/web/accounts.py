@@ -52,6 +52,7 @@ __all__ = [
     "set_password",
 ]
 
+
 @lru_cache(maxsize=4)
 def _hashers(time_cost: int, memory_kib: int, parallelism: int) -> tuple[PasswordHasher, str]:
     """The hasher for these costs and a hash to verify against when the e-mail is unknown

@@ -31,6 +31,10 @@ def serve_command(
     from nurture.db.session import get_engine
 
     get_engine()  # a database that is not ready is one line now, not an error on every page
+    from nurture.web.address import record_served_address
+
+    with cli_session() as session:
+        record_served_address(session, host, port)
     import uvicorn
 
     from nurture.web.logs import install
@@ -128,12 +132,12 @@ def users_feed_url(
     json_out: bool = JsonOption,
 ) -> None:
     """Print the account's private iCalendar URL (subscribe to it in Google or Outlook)."""
-    from nurture.config import get_settings
     from nurture.web.accounts import feed_path, find_user, rotate_feed
+    from nurture.web.address import public_base_url
 
     with cli_session() as session:
         user = rotate_feed(session, email) if rotate else find_user(session, email)
-        url = get_settings().public_url.rstrip("/") + feed_path(user)
+        url = public_base_url(session) + feed_path(user)
     if json_out:
         print_json({"email": email.strip().lower(), "url": url, "rotated": rotate})
     else:

@@ -26,8 +26,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from icalendar import Calendar, Event, vDuration, vText
 
-from nurture.config import get_settings
 from nurture.web.access import DB, manager_scope
+from nurture.web.address import public_base_url
 from nurture.web.work import WorkItem, open_work
 
 __all__ = ["REFRESH", "build_calendar", "router"]
@@ -93,12 +93,11 @@ def feed(token: str, session: DB) -> Response:
     current = current_of(user)
     scope = manager_scope(session, current)
     items = open_work(session, scope, limit=MAX_EVENTS) if scope != [] else []
-    settings = get_settings()
     body = build_calendar(
         items,
         name=f"Nurture: {user.email}",
         timezone=user_timezone(session, current),
-        base_url=settings.public_url,
+        base_url=public_base_url(session),
         stamp=datetime.now(UTC),
     )
     return Response(

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from nurture.config import get_settings
 from nurture.db.web import WebUser
 from nurture.playbooks import TaskView
 from nurture.web.access import ALL_ROLES, DB, MARKETING, allow, manager_scope, now
 from nurture.web.accounts import feed_path
+from nurture.web.address import public_base_url
 from nurture.web.pages import render, words_for
 from nurture.web.people import zone_of
 from nurture.web.sessions import Current
@@ -58,7 +58,7 @@ def feed_url(session: DB, user: Current) -> str | None:
     account = session.get(WebUser, user.user_id)
     if account is None:
         return None
-    return get_settings().public_url.rstrip("/") + feed_path(account)
+    return public_base_url(session) + feed_path(account)
 
 
 @router.get("/")
