@@ -229,9 +229,7 @@ class Runner:
         code = self.impl.wait(pid)
         took = time.monotonic() - started
         out, err = self._files.pop(pid)
-        return Finished(
-            code, out.read_text(errors="replace"), err.read_text(errors="replace"), took
-        )
+        return Finished(code, _read(out), _read(err), took)
 
     def run_to_end(self, args: list[str], env: dict[str, str], watch: str = "") -> Finished:
         """Run to exit 0 (else raise with the output); ``watch``: a database URL whose
@@ -247,6 +245,14 @@ class Runner:
 
     def close(self) -> None:
         self.impl.close()
+
+
+def _read(path: Path) -> str:
+    """A run's output; none when it was killed before it opened its files."""
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 class Activity:
