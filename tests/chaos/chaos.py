@@ -69,19 +69,20 @@ MID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
 class Databases:
     """New and copied databases of one backend, all dropped by :meth:`close`."""
 
-    def __init__(self, backend: str, folder: Path) -> None:
+    def __init__(self, backend: str, folder: Path, pg_base_url: str = PG_BASE_URL) -> None:
         self.backend = backend
         self.folder = folder
+        self.base = pg_base_url
         self._pg: list[str] = []
         # drops run beside the next trial: half a second each on PostgreSQL
         self._dropper = ThreadPoolExecutor(max_workers=1)
 
     def _pg_url(self, name: str) -> str:
-        base, _, query = PG_BASE_URL.partition("?")
+        base, _, query = self.base.partition("?")
         return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
     def _admin(self, statement: str) -> None:
-        admin = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+        admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
                 conn.execute(text(statement))
@@ -289,7 +290,7 @@ class Activity:
                     before = now
             return
         name = self.url.rsplit("/", 1)[1].partition("?")[0]
-        engine = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+        engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
                 query = text(

@@ -11,7 +11,7 @@ from chaos import run_chaos
 from targets import TARGETS
 
 TRIALS = 2
-ROWS = 150
+ROWS = 100
 
 
 @pytest.mark.slow
