@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from nurture.errors import DatabaseNotReadyError, InputError, NurtureError
+from nurture.errors import (
+    DatabaseConnectionLostError,
+    DatabaseNotReadyError,
+    InputError,
+    NurtureError,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -28,7 +33,9 @@ class NurtureGroup(TyperGroup):
 
     A database error is looked at once more: when the configured database turns out not to be
     ready (no schema, an older one, an unreachable server), that is the user's line and exit
-    2, whichever path the command took to the database; otherwise it is a bug.
+    2, whichever path the command took to the database; a connection lost mid-command (the
+    server restarted) is one line and exit 1, as the next run finishes the work; otherwise it
+    is a bug.
     """
 
     def invoke(self, ctx: Any) -> Any:
@@ -43,9 +50,12 @@ class NurtureGroup(TyperGroup):
             fail(InputError(_path_problem(exc), file=str(exc.filename)), cause=exc)
         except Exception as exc:
             problem = database_problem(exc)
-            if problem is None:
+            if problem is not None:
+                fail(DatabaseNotReadyError(problem), cause=exc)
+            lost = connection_lost(exc)
+            if lost is None:
                 raise
-            fail(DatabaseNotReadyError(problem), cause=exc)
+            fail(DatabaseConnectionLostError(lost), cause=exc)
 
 
 def _path_problem(exc: OSError) -> str:
@@ -82,6 +92,32 @@ def database_problem(exc: BaseException) -> str | None:
         return schema_problem(engine)
     finally:
         engine.dispose()
+
+
+def connection_lost(exc: BaseException) -> str | None:
+    """What to tell the user when ``exc`` comes from a database connection that broke
+    mid-command: one SQLAlchemy saw invalidated, or a PostgreSQL connection failure or
+    shutdown (no SQLSTATE, class 08 or 57P: the server restarting); ``None`` for anything
+    else, a deadlock or SQLite's "database is locked" included."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import DBAPIError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DBAPIError):
+            state = getattr(seen.orig, "sqlstate", None)
+            server_gone = type(seen.orig).__module__.startswith("psycopg") and (
+                state is None or state.startswith(("08", "57P"))
+            )
+            if seen.connection_invalidated or server_gone:
+                reason = str(seen.orig).strip().splitlines()[0] if seen.orig else "no reason"
+                return (
+                    f"lost the database connection in the middle of the command ({reason}); "
+                    "what was committed stays: run the command again to finish"
+                )
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _default(value: Any) -> Any:

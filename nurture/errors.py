@@ -77,6 +77,12 @@ class DatabaseNotReadyError(ConfigError):
     (or unknown) one, or its server cannot be reached. The message says what to do."""
 
 
+class DatabaseConnectionLostError(NurtureError):
+    """The database server went away in the middle of a command (a restart, a failover): what
+    was committed stays, the open transaction was rolled back, and running the command again
+    finishes the work (every command is safe to rerun)."""
+
+
 class NotALeadListError(InputError):
     """The file cannot be read as a lead list at all; nothing is written."""
 

@@ -30,6 +30,7 @@ from nurture.playbooks.spec import (
     TERMINALS,
     PlaybookSpec,
 )
+from nurture.routing.yamlfile import check_shape
 
 LEAD_NAMES = {f.name for f in LEAD_FIELDS} | {"id", "status", "owner_id", "created_at"}
 Loc = tuple[int | str, ...]
@@ -96,6 +97,10 @@ def parse_playbook(
     text: str, *, file: str = "<playbook>", templates_dir: Path | None = None
 ) -> PlaybookSpec:
     """Validate a playbook's text; raise :class:`PlaybookError` listing every problem."""
+    try:  # bounded first, as team and campaign files: PyYAML's composer recurses per level
+        check_shape(text, file=file)
+    except ConfigError as exc:
+        raise PlaybookError(file, [Problem(exc.line, str(exc))]) from None
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
