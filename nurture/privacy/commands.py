@@ -33,8 +33,6 @@ def leads_forget(
     """Erase a person everywhere (GDPR art. 17, 152-FZ art. 21): lead and merged duplicates,
     sources' cells, e-mails, tasks, deals, documents, scores; keep only a salted hash so a
     later import quarantines them as "forgotten" and nothing is ever sent to them."""
-    from dataclasses import asdict
-
     from nurture.errors import InputError
     from nurture.privacy import cli_actor, forget
 
@@ -42,7 +40,7 @@ def leads_forget(
         raise InputError("name the person: EMAIL or --lead ID (one of them)")
     report = forget(email=email, lead_id=lead, actor=cli_actor(by), now=parse_now(now))
     if json_out:
-        print_json(asdict(report))
+        print_json(report.as_json())
         return
     if report.already_forgotten:
         typer.echo(f"{report.asked} was already forgotten: nothing left to erase")

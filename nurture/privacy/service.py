@@ -18,7 +18,7 @@ counts and ``already_forgotten``; an address or lead Nurture never had is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,11 @@ class ForgetReport:
     @property
     def total(self) -> int:
         return sum(self.erased.values()) + sum(self.redacted.values())
+
+    def as_json(self) -> dict[str, Any]:
+        """The report with each table's erased count also at the top level (``"leads": 2``),
+        so a script reads the rows erased per table without knowing the grouping."""
+        return {**self.erased, **asdict(self)}
 
 
 def _refuse_staff(session: Session, person: Person) -> None:

@@ -62,6 +62,7 @@ def test_forget_by_email_erases_the_person_and_their_merged_duplicate_everywhere
     assert sorted(report["lead_ids"]) == sorted([world.lead_id, world.merged_id])  # type: ignore[type-var]
     assert erased["leads"] == 2
     assert erased["lead_sources"] == 2  # one row in each file
+    assert {t: report[t] for t in erased} == erased  # per table at the top level too
     for table in (
         "touches",
         "outbox",
