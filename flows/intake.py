@@ -26,16 +26,17 @@ def find_new_files(inbox: str) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def import_inbox_file(path: str, inbox: str) -> dict[str, Any] | None:
+def import_inbox_file(path: str, inbox: str, now: str | None = None) -> dict[str, Any] | None:
     """Claim, import and file away one lead list; ``None`` if another run claimed it."""
     from dataclasses import asdict
 
+    from nurture.cli_support import parse_now
     from nurture.intake import claim, process_file
 
     claimed = claim(Path(path), Path(inbox))
     if claimed is None:
         return None
-    return asdict(process_file(claimed, Path(inbox)))
+    return asdict(process_file(claimed, Path(inbox), now=parse_now(now)))
 
 
 @task(cache_policy=NO_CACHE)
@@ -49,25 +50,26 @@ def publish_summary(results: list[dict[str, Any]]) -> str:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def route_new_leads() -> int:
+def route_new_leads(now: str | None = None) -> int:
     """Routing runs right after intake (idempotent, so a retry assigns nobody twice)."""
-    from datetime import UTC, datetime
-
+    from nurture.cli_support import parse_now
     from nurture.db.session import session_scope
     from nurture.routing import route_unassigned
 
     with session_scope() as session:
-        return route_unassigned(session, now=datetime.now(UTC)).assigned
+        return route_unassigned(session, now=parse_now(now)).assigned
 
 
 @flow(name="intake-inbox", log_prints=True)
-def intake_inbox(inbox: str) -> list[dict[str, Any]]:
-    """Import new files from ``inbox``, move them to done/ or failed/, publish a summary."""
+def intake_inbox(inbox: str, now: str | None = None) -> list[dict[str, Any]]:
+    """Import new files from ``inbox``, move them to done/ or failed/, publish a summary.
+
+    ``now`` (ISO date-time, default: the current time) is when the leads are taken in."""
     Path(inbox).mkdir(parents=True, exist_ok=True)
     results = []
     for path in find_new_files(inbox):
         try:
-            result = import_inbox_file(path, inbox)
+            result = import_inbox_file(path, inbox, now)
         except Exception as exc:  # one file's failure never holds up the files behind it
             get_run_logger().exception("importing %s failed", path)
             result = {"file": Path(path).name, "ok": False, "summary": {}, "error": repr(exc)}
@@ -80,7 +82,7 @@ def intake_inbox(inbox: str) -> list[dict[str, Any]]:
         sum(1 for r in results if not r["ok"]),
     )
     if any(r["ok"] for r in results):
-        route_new_leads()
+        route_new_leads(now)
     return results
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def claim(path: Path, inbox: Path) -> Path | None:
         return None
 
 
-def process_file(path: Path, inbox: Path) -> InboxResult:
+def process_file(path: Path, inbox: Path, *, now: datetime | None = None) -> InboxResult:
     """Import one claimed file; move it to ``done/`` or ``failed/`` (with an .error.txt).
 
     Whatever goes wrong with one file (a user's mistake, or a bug) files it under
@@ -101,7 +101,7 @@ def process_file(path: Path, inbox: Path) -> InboxResult:
         meta = event_meta(path)
         mapping = load_mapping(meta.mapping) if meta.mapping else None
         summary = import_file(
-            path, event=meta.name, kind=meta.kind, event_date=meta.date, mapping=mapping
+            path, event=meta.name, kind=meta.kind, event_date=meta.date, mapping=mapping, now=now
         )
     except Exception as exc:
         if isinstance(exc, NurtureError):

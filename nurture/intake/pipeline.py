@@ -25,7 +25,7 @@ import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +85,11 @@ def import_file(
     commit_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
     stop_after_chunks: int | None = None,
+    now: datetime | None = None,
 ) -> ImportSummary:
     """Import ``path`` as the lead list of an event. Raises :class:`NotALeadListError`
-    (nothing written) when the file cannot be a lead list.
+    (nothing written) when the file cannot be a lead list. ``now`` is when the leads are
+    taken in (default: the current time; the demo and replays pass a simulated clock).
 
     Chunks of ``chunk_size`` rows are committed together once they hold ``commit_rows``
     input rows (default ``NURTURE_IMPORT_COMMIT_ROWS``). ``stop_after_chunks`` is for tests
@@ -160,6 +162,7 @@ def import_file(
             commit_rows=commit_rows or settings.import_commit_rows,
             progress=progress,
             stop_after_chunks=stop_after_chunks,
+            now=now,
         )
     except BaseException:
         with suppress(Exception):  # the error itself is what the caller needs to see
@@ -182,6 +185,7 @@ def _write_all(
     commit_rows: int,
     progress: Callable[[int], None] | None,
     stop_after_chunks: int | None,
+    now: datetime | None = None,
 ) -> bool:
     """Write every chunk; ``False`` when stopped early (``stop_after_chunks``)."""
     bulk = bulk_for(engine)
@@ -201,6 +205,7 @@ def _write_all(
                 file_name=file_name,
                 event_date=event_date,
                 fuzzy=fuzzy,
+                now=now,
             )
             held += chunk.count
             stop = stop_after_chunks is not None and done >= stop_after_chunks

@@ -83,6 +83,7 @@ def write_chunk(
     file_name: str,
     event_date: date | None,
     fuzzy: FuzzyState,
+    now: datetime | None = None,
 ) -> ChunkResult:
     """Write one normalised chunk inside the caller's transaction (see module doc)."""
     res = ChunkResult()
@@ -97,7 +98,7 @@ def write_chunk(
     rows = [r for r in chunk.rows if r.row_number > done_upto]
     quarantine_forgotten(conn, rows)  # erased people stay out (docs/privacy.md)
     blank = sum(1 for n in chunk.blank_rows if n > done_upto)
-    now = utcnow()
+    now = now or utcnow()
     now_db = bulk.to_db(now)
 
     bad = [r for r in rows if not r.ok]
