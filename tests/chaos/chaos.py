@@ -49,6 +49,7 @@ from targets import (
     Fingerprint,
     Target,
     add_overdue_tasks,
+    import_args,
     send_check,
     write_leads_csv,
 )
@@ -363,18 +364,7 @@ def build_starts(dbs: Databases, folder: Path, rows: int, seed: int) -> dict[str
     in_process(base, outbox, "team", "load", str(EXAMPLES / "team.yaml"))
     in_process(base, outbox, "campaign", "load", *map(str, sorted(EXAMPLES.glob("campaigns/*"))))
     imported = dbs.copy(base)
-    in_process(
-        imported,
-        outbox,
-        "import",
-        str(files / "leads.csv"),
-        "--event",
-        "Chaos Expo",
-        "--kind",
-        "exhibition",
-        "--date",
-        "2026-07-07",
-    )
+    in_process(imported, outbox, *import_args(files))
     escalations = dbs.copy(imported)
     add_overdue_tasks(escalations, max(20, rows // 2))
     planned = dbs.copy(imported)

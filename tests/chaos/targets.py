@@ -290,20 +290,24 @@ def _differences(clean: Fingerprint, got: Fingerprint) -> list[str]:
     return problems
 
 
+def import_args(files: Path) -> list[str]:
+    """``nurture import`` of the trial's lead list (the setup's import and the intake target)."""
+    return [
+        "import",
+        str(files / "leads.csv"),
+        "--event",
+        "Chaos Expo",
+        "--kind",
+        "exhibition",
+        "--date",
+        EVENT_DATE,
+    ]
+
+
 TARGETS: dict[str, Target] = {
     "intake": Target(
         "intake",
-        lambda files: [
-            "import",
-            str(files / "leads.csv"),
-            "--event",
-            "Chaos Expo",
-            "--kind",
-            "exhibition",
-            "--date",
-            EVENT_DATE,
-            "--json",
-        ],
+        lambda files: [*import_args(files), "--json"],
         intake_fingerprint,
         intake_check,
     ),
