@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from nurture.config import get_settings
 from nurture.errors import NurtureError
 from nurture.web import apikeys, webform
 from nurture.web.access import DB, now
@@ -228,8 +227,9 @@ def post_outcome(
 
 
 @router.get("/docs", include_in_schema=False)
-def docs(request: Request) -> Response:
+def docs(request: Request, session: DB) -> Response:
     """The API described for people, from the same OpenAPI schema (nothing from a CDN)."""
+    from nurture.web.address import public_base_url
     from nurture.web.pages import render
 
     schema = request.app.openapi()
@@ -245,6 +245,6 @@ def docs(request: Request) -> Response:
             "schema": schema,
             "operations": operations,
             "scopes": apikeys.SCOPES,
-            "base_url": get_settings().public_url.rstrip("/"),
+            "base_url": public_base_url(session),
         },
     )

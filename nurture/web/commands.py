@@ -28,11 +28,10 @@ def serve_command(
     warning = secret_key_warning("nurture serve")  # ConfigError in production: exit 2
     if warning:
         typer.echo(warning, err=True)
-    from nurture.db.session import get_engine
-
-    get_engine()  # a database that is not ready is one line now, not an error on every page
     from nurture.web.address import record_served_address
 
+    # Recording the address reaches the database first: one that is not ready is one line
+    # now, not an error on every page.
     with cli_session() as session:
         record_served_address(session, host, port)
     import uvicorn
