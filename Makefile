@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 NURTURE := $(BIN)/nurture
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo check test lint typecheck bench clean
+.PHONY: install demo tour check test lint typecheck bench clean
 
 # The fast lane leaves out what needs a service or takes long; tests/conftest.py marks tests
 # by the fixtures they use, so a new test lands in the right lane by itself.
@@ -23,8 +23,13 @@ $(STAMP): pyproject.toml
 	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[dev,eval]'
 	touch $(STAMP)
 
+# The main job through the real Prefect flows over 120 simulated days, in a fresh demo/.
 demo: install
-	NURTURE="$(NURTURE)" bash examples/demo.sh
+	$(BIN)/python -m nurture.demo
+
+# The CLI step by step at the wall clock (nurture.db, ./outbox, demo-out/ in this folder).
+tour: install
+	NURTURE="$(NURTURE)" bash examples/cli-tour.sh
 
 lint: install
 	$(BIN)/ruff check nurture flows tests bench
@@ -51,4 +56,4 @@ bench: install
 		$(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) nurture.db outbox .mypy_cache .ruff_cache .pytest_cache build dist nurture/_data
+	rm -rf $(VENV) demo nurture.db outbox .mypy_cache .ruff_cache .pytest_cache build dist nurture/_data

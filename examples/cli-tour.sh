@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: the main job end to end on the embedded default (SQLite file nurture.db,
-# e-mails written as .eml files into ./outbox). Safe to run again: nothing is done twice.
+# `make tour`: the CLI step by step on the embedded default (SQLite file nurture.db, e-mails
+# written as .eml files into ./outbox), at the wall clock. `make demo` runs the main job
+# through Prefect in simulated time instead. Safe to run again: nothing is done twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${NURTURE:-nurture}"
