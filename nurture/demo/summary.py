@@ -57,10 +57,13 @@ class Totals:
         self.scored = int(result.get("scored") or 0)
 
     def progress_line(self) -> str:
+        from nurture.text import count
+
         return (
-            f"{self.send.get('sent', 0)} e-mails sent, {int(self.people.get('tasks_done', 0))} "
-            f"tasks done, {self.cycle['escalations']} escalations, "
-            f"{int(self.people.get('converted', 0))} leads converted"
+            f"{count(self.send.get('sent', 0), 'e-mail')} sent, "
+            f"{count(int(self.people.get('tasks_done', 0)), 'task')} done, "
+            f"{count(self.cycle['escalations'], 'escalation')}, "
+            f"{count(int(self.people.get('converted', 0)), 'lead')} converted"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -340,7 +343,7 @@ def render(
             f"  #{row['lead_id']} {row['name']}{company}: {row['predicted_value']:,.0f}"
             f" ({row['silent_days']} d)"
         )
-    paths = result["paths"]
+    paths = {key: _shown(value) for key, value in result["paths"].items()}
     lines += [
         "",
         t["files"].format(
@@ -358,6 +361,14 @@ def render(
         t["web"].format(url=f"sqlite:///{paths['database']}"),
     ]
     return "\n".join(lines)
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the working folder when it is inside it (as people type it)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
 
 
 def _date(value: str) -> date:
