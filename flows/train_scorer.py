@@ -35,11 +35,17 @@ def train_and_publish(as_of: date | None, models_dir: Path, horizon_days: int) -
 
 
 @flow(name="train-scorer", log_prints=True)
-def train_scorer(as_of: str | None = None, horizon_days: int = 182) -> dict[str, Any]:
-    """Retrain the lead-value model (data up to ``as_of``, default today) and publish it."""
+def train_scorer(
+    as_of: str | None = None, horizon_days: int = 182, now: str | None = None
+) -> dict[str, Any]:
+    """Retrain the lead-value model and publish it.
+
+    Learns from the data up to ``as_of`` (ISO date; default: the day of ``now``, an ISO
+    date-time, default the current time) and predicts ``horizon_days`` ahead."""
+    from nurture.cli_support import parse_now
     from nurture.config import get_settings
 
-    when = date.fromisoformat(as_of) if as_of else None
+    when = date.fromisoformat(as_of) if as_of else parse_now(now).date()
     result = train_and_publish(when, Path(get_settings().models_dir), horizon_days)
     logger = get_run_logger()
     logger.info("published lead-value %s", result["version"])
