@@ -69,7 +69,9 @@ def publish(
         folder = Path(html_dir)
         folder.mkdir(parents=True, exist_ok=True)
         name = f"report-{report['period']['until'][:10]}.html"
-        (folder / name).write_text(render_html(report, lang=lang, generated=generated), encoding="utf-8")
+        (folder / name).write_text(
+            render_html(report, lang=lang, generated=generated), encoding="utf-8"
+        )
     return keys
 
 
