@@ -51,11 +51,17 @@ def score_all(models_dir: Path, batch_size: int, as_of: date | None) -> dict[str
 
 
 @flow(name="score-leads", log_prints=True)
-def score_leads(batch_size: int = 50000, as_of: str | None = None) -> dict[str, Any]:
-    """Score all leads in batches of ``batch_size`` with ``models/lead-value/current``."""
+def score_leads(
+    batch_size: int = 50000, as_of: str | None = None, now: str | None = None
+) -> dict[str, Any]:
+    """Score all leads in batches of ``batch_size`` with ``models/lead-value/current``.
+
+    ``as_of`` (ISO date) is the last day of data the scores see; by default the day of
+    ``now`` (ISO date-time, default: the current time)."""
+    from nurture.cli_support import parse_now
     from nurture.config import get_settings
 
-    when = date.fromisoformat(as_of) if as_of else None
+    when = date.fromisoformat(as_of) if as_of else parse_now(now).date()
     result = score_all(Path(get_settings().models_dir), batch_size, when)
     logger = get_run_logger()
     logger.info(

@@ -17,14 +17,20 @@ from prefect.cache_policies import NO_CACHE
 
 
 @task(cache_policy=NO_CACHE)
-def train_and_publish(as_of: date | None, models_dir: Path, horizon_days: int) -> dict[str, Any]:
+def train_and_publish(
+    as_of: date | None, models_dir: Path, horizon_days: int, n_boot: int = 100
+) -> dict[str, Any]:
     """Fit on the database and publish; returns the version and the backtest verdict."""
     from nurture.db.session import session_scope
     from nurture.scoring import train_from_database
 
     with session_scope() as session:
         published, card = train_from_database(
-            session=session, models_dir=models_dir, as_of=as_of, horizon_days=horizon_days
+            session=session,
+            models_dir=models_dir,
+            as_of=as_of,
+            horizon_days=horizon_days,
+            n_boot=n_boot,
         )
     return {
         "version": published.version,
@@ -35,12 +41,19 @@ def train_and_publish(as_of: date | None, models_dir: Path, horizon_days: int) -
 
 
 @flow(name="train-scorer", log_prints=True)
-def train_scorer(as_of: str | None = None, horizon_days: int = 182) -> dict[str, Any]:
-    """Retrain the lead-value model (data up to ``as_of``, default today) and publish it."""
+def train_scorer(
+    as_of: str | None = None, horizon_days: int = 182, now: str | None = None, n_boot: int = 100
+) -> dict[str, Any]:
+    """Retrain the lead-value model and publish it.
+
+    Learns from the data up to ``as_of`` (ISO date; default: the day of ``now``, an ISO
+    date-time, default the current time) and predicts ``horizon_days`` ahead; the model
+    card's backtest intervals come from ``n_boot`` bootstrap resamples."""
+    from nurture.cli_support import parse_now
     from nurture.config import get_settings
 
-    when = date.fromisoformat(as_of) if as_of else None
-    result = train_and_publish(when, Path(get_settings().models_dir), horizon_days)
+    when = date.fromisoformat(as_of) if as_of else parse_now(now).date()
+    result = train_and_publish(when, Path(get_settings().models_dir), horizon_days, n_boot)
     logger = get_run_logger()
     logger.info("published lead-value %s", result["version"])
     for line in result["verdict"] + result["notes"]:

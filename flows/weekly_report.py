@@ -48,8 +48,11 @@ def build(since: datetime, until: datetime) -> dict[str, Any]:
 
 
 @task(cache_policy=NO_CACHE)
-def publish(report: dict[str, Any], html_dir: str | None, lang: str) -> list[str]:
-    """Markdown and table artifacts (and the HTML file); returns the artifact keys."""
+def publish(
+    report: dict[str, Any], html_dir: str | None, lang: str, generated: datetime
+) -> list[str]:
+    """Markdown and table artifacts (and the HTML file, stamped ``generated``); returns
+    the artifact keys."""
     from nurture.analytics.html import render_html
     from nurture.analytics.summary import artifact_tables, summary_markdown
 
@@ -66,19 +69,31 @@ def publish(report: dict[str, Any], html_dir: str | None, lang: str) -> list[str
         folder = Path(html_dir)
         folder.mkdir(parents=True, exist_ok=True)
         name = f"report-{report['period']['until'][:10]}.html"
-        (folder / name).write_text(render_html(report, lang=lang), encoding="utf-8")
+        (folder / name).write_text(
+            render_html(report, lang=lang, generated=generated), encoding="utf-8"
+        )
     return keys
 
 
 @flow(name="weekly-report", log_prints=True)
 def weekly_report(
-    days: int = 7, until: str | None = None, html_dir: str | None = None, lang: str = "en"
+    days: int = 7,
+    until: str | None = None,
+    html_dir: str | None = None,
+    lang: str = "en",
+    now: str | None = None,
 ) -> dict[str, Any]:
-    """Report the ``days`` days before ``until`` (ISO; default now) as Prefect artifacts."""
-    end = datetime.fromisoformat(until) if until else datetime.now(UTC)
+    """Report the ``days`` days before ``until`` as Prefect artifacts.
+
+    ``until`` (ISO date-time) defaults to ``now`` (ISO date-time, default: the current
+    time); with ``html_dir`` the HTML report is written there too, in ``lang`` (en, ru)."""
+    from nurture.cli_support import parse_now
+
+    moment = parse_now(now)
+    end = datetime.fromisoformat(until) if until else moment
     end = end.replace(tzinfo=UTC) if end.tzinfo is None else end
     report = build(end - timedelta(days=days), end)
-    keys = publish(report, html_dir, lang)
+    keys = publish(report, html_dir, lang, moment)
     coverage = report["coverage"]["overall"]
     get_run_logger().info(
         "%s leads met; within 30 days %s; never touched %s; artifacts %s",

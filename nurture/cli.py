@@ -88,6 +88,11 @@ COMMANDS: dict[str, Entry] = {
         "Run one nurture cycle: route, enrol, plan touches, queue e-mails, create tasks.",
         PROCESS,
     ),
+    "reengage": Entry(
+        "nurture.cadence.reengage_commands",
+        "Re-engage dormant customers, best value first, within owners' capacity.",
+        PROCESS,
+    ),
     "coverage": Entry(
         "nurture.cadence.commands",
         "Open leads with no next step, and leads untouched for 30 days.",

@@ -9,6 +9,10 @@ order *within each owner's capacity*: the owner's ``weekly_capacity`` (or the ru
 ``max_per_owner_per_week``) minus the re-engagement tasks they got in the last 7 days.
 The owner gets a task ``reengage`` with a suggested letter; the campaign's steps follow.
 
+:func:`reengage` runs inside every nurture cycle; :func:`run_reengagement` runs it alone
+(the daily ``reengage-dormant`` flow, ``nurture reengage``). A second run at any time in the
+same week finds no one new: the enrolled are no longer candidates and capacity is spent.
+
 :func:`rank` is pure (plain rows in, ordered ids out) and tested without a database.
 """
 
@@ -21,16 +25,16 @@ from datetime import datetime, timedelta
 from string import Template
 from typing import Any
 
-from sqlalchemy import exists, func, not_, or_, select
+from sqlalchemy import exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
-from nurture.cadence.campaigns import CampaignSpec, text_for
+from nurture.cadence.campaigns import CampaignSpec, load_specs, text_for
 from nurture.cadence.guard import CampaignGuard
 from nurture.cadence.statements import rowcount
 from nurture.db.cadence import Campaign, Enrollment, Purchase, Task
 from nurture.db.leads import Lead
 from nurture.db.scoring import LeadScore
-from nurture.db.sql import dialect_insert
+from nurture.db.sql import advisory_xact_lock, dialect_insert
 from nurture.db.team import Manager
 from nurture.scoring import dormant_at
 
@@ -193,6 +197,31 @@ def reengage(
     return out
 
 
+def run_reengagement(session: Session, *, now: datetime) -> dict[str, Any]:
+    """Re-engagement on its own, in the caller's transaction: every live campaign with a
+    ``dormant:`` block, each under its own :class:`CampaignGuard` savepoint (a failing
+    campaign is rolled back and reported while the others go on, as in the cycle).
+
+    Returns ``{"now", "reengaged", "waiting", "campaigns", "failed_campaigns"}``:
+    ``campaigns`` counts the re-engagement campaigns that ran to the end; a stored
+    definition that no longer validates is among ``failed_campaigns``, whatever its kind."""
+    # The same lock as the nurture cycle, whose re-engagement step writes the same rows:
+    # the two never interleave, so an owner's weekly capacity is read after the other's
+    # tasks are committed. On SQLite, a write first takes the database's write lock.
+    advisory_xact_lock(session, "cycle")
+    session.execute(update(Campaign).where(Campaign.id < 0).values(priority=Campaign.priority))
+    guard = CampaignGuard(session)
+    specs = [(c, s) for c, s in load_specs(session, guard=guard) if s.dormant is not None]
+    counts = reengage(session, specs, now=now, guard=guard)
+    return {
+        "now": now.isoformat(),
+        "reengaged": counts["reengaged"],
+        "waiting": counts["waiting"],
+        "campaigns": len(guard.live(specs)),
+        "failed_campaigns": dict(guard.failed),
+    }
+
+
 def _reengage_one(
     session: Session, campaign: Campaign, spec: CampaignSpec, *, now: datetime
 ) -> tuple[int, int]:
@@ -292,4 +321,4 @@ def _reengage_one(
     return reengaged, waiting
 
 
-__all__ = ["Candidate", "pick", "rank", "reengage", "rfm_score"]
+__all__ = ["Candidate", "pick", "rank", "reengage", "rfm_score", "run_reengagement"]

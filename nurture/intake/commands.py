@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from nurture.cli_support import ByOption, JsonOption, cli_session, print_json
+from nurture.cli_support import ByOption, JsonOption, NowOption, cli_session, parse_now, print_json
 from nurture.errors import InputError
 from nurture.text import count
 
@@ -39,6 +39,7 @@ def import_command(
     mapping: Path | None = typer.Option(
         None, "--mapping", help="YAML file naming columns (see docs/intake.md)."
     ),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Import an event's lead list: clean, deduplicate, and account for every row.
@@ -56,6 +57,7 @@ def import_command(
     if not path.is_file():
         raise InputError("no such file", file=str(path))
     event_date = _parse_date(on)
+    moment = parse_now(now)  # when the leads are taken in, and routed
     sidecar = read_sidecar(path)
     if event is None and sidecar is None:
         raise InputError(
@@ -85,11 +87,12 @@ def import_command(
             event_date=event_date if on is not None else sidecar.date if sidecar else None,
             mapping=column_mapping,
             progress=progress_cb,
+            now=moment,
         )
     finally:
         if bar is not None:
             bar.stop()
-    routed = 0 if summary.already_imported else _route_new_leads()
+    routed = 0 if summary.already_imported else _route_new_leads(moment)
     if json_out:
         data = summary.as_json()
         data["routed"] = routed
@@ -119,14 +122,12 @@ def import_command(
         typer.echo("  see `nurture quarantine list` for the reasons.")
 
 
-def _route_new_leads() -> int:
+def _route_new_leads(now: datetime) -> int:
     """Routing runs right after intake: new leads reach a manager (and a digest) at once."""
-    from datetime import UTC, datetime
-
     from nurture.routing import route_unassigned
 
     with cli_session() as session:
-        return route_unassigned(session, now=datetime.now(UTC)).assigned
+        return route_unassigned(session, now=now).assigned
 
 
 def _stderr_console() -> Console:
@@ -220,6 +221,7 @@ def register_leads(leads: typer.Typer) -> None:
     def leads_merge(
         survivor: int = typer.Argument(..., help="Lead that stays."),
         merged: int = typer.Argument(..., help="Lead merged into it."),
+        now: str | None = NowOption,
         json_out: bool = JsonOption,
     ) -> None:
         """Merge lead MERGED into lead SURVIVOR (logged; undo with `leads unmerge`)."""
@@ -227,7 +229,11 @@ def register_leads(leads: typer.Typer) -> None:
 
         with cli_session() as session:
             entry = merge_leads(
-                session, survivor_id=survivor, merged_id=merged, reason="manual merge (CLI)"
+                session,
+                survivor_id=survivor,
+                merged_id=merged,
+                reason="manual merge (CLI)",
+                now=parse_now(now),
             )
             merge_id = entry.id
         if json_out:
@@ -266,6 +272,7 @@ def register_leads(leads: typer.Typer) -> None:
             help="Instead: split this source row (linked at intake because it shared an "
             "e-mail or phone) off into a lead of its own. Ids from `leads sources LEAD_ID`.",
         ),
+        now: str | None = NowOption,
         json_out: bool = JsonOption,
     ) -> None:
         """Undo a merge: both leads come back with their own sources.
@@ -279,7 +286,7 @@ def register_leads(leads: typer.Typer) -> None:
             from nurture.intake import detach_source
 
             with cli_session() as session:
-                d = detach_source(session, source_id=source)
+                d = detach_source(session, source_id=source, now=parse_now(now))
             if json_out:
                 print_json(
                     {
@@ -306,7 +313,7 @@ def register_leads(leads: typer.Typer) -> None:
 
         assert merge_or_lead is not None
         with cli_session() as session:
-            entry = unmerge(session, merge_or_lead_id=merge_or_lead)
+            entry = unmerge(session, merge_or_lead_id=merge_or_lead, now=parse_now(now))
             result = {
                 "merge_id": entry.id,
                 "survivor_id": entry.survivor_id,
