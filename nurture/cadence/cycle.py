@@ -190,7 +190,8 @@ def _run_sharded(session: Session, *, now: datetime, shard: Shard) -> CycleSumma
         guard = CampaignGuard(session)
         for slug, why in common.failed.items():
             guard.fail(slug, why)  # failed in the common part: sits out the planning too
-        _plan(session, load_specs(session, guard=guard), now=now, guard=guard, summary=summary)
+        specs = load_specs(session, guard=guard)
+        _plan(session, specs, now=now, guard=guard, summary=summary, shard=shard)
     with session.begin():
         serialise(session)
         _after_planning(session, now=now, summary=summary)
