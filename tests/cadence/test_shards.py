@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from nurture.cadence.cycle import run_cycle
 from nurture.cadence.shards import Shard, in_shard, parse_shard, shard_clause
 from nurture.config import PROJECT_ROOT
-from nurture.db.session import make_engine
 from nurture.db.cadence import Campaign, Enrollment, Task, Touch
 from nurture.db.mail import OutboxMessage
+from nurture.db.session import make_engine
 from nurture.errors import InputError
 
 World = Any  # tests/cadence/conftest.py: World (fixtures only: importlib import mode)
@@ -48,7 +48,7 @@ def test_parse_shard(text: str, index: int, count: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "1", "0/2", "3/2", "1/0", "-1/2", "a/b", "1/2/3", "1.5/2"])
 def test_parse_shard_refuses_with_what_is_expected(text: str) -> None:
-    with pytest.raises(InputError, match="K/N|between 1 and N"):
+    with pytest.raises(InputError, match=r"K/N|between 1 and N"):
         parse_shard(text)
 
 
