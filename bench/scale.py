@@ -1,7 +1,7 @@
 """Benchmark: one day of a large database (cycle + send) with one worker and with two, and
 Prefect's own overhead, on PostgreSQL.
 
-    .venv/bin/python bench/scale.py [--rows 200000] [--repeat 2] [--server auto|sink|aiosmtpd] [--json]
+    .venv/bin/python bench/scale.py [--rows 200000] [--repeat 2] [--server auto|sink|aiosmtpd]
 
 Setup (not timed): ``--rows`` leads in nine time zones, enrolled in the example exhibition
 campaign at steps spread over it, due times spread over 30 days (``bench/cycle.py``'s data:
@@ -11,7 +11,8 @@ SMTP server is postfix's ``smtp-sink`` when installed, else aiosmtpd in a child 
 (``bench/send.py``'s ``start_server``).
 
 The day is the cycle at 03:00 UTC, then sending everything it queued (``--now`` two days
-on: a touch due at night in its lead's zone is sent when the window opens next morning). Variants, on fresh copies, taking turns, best of ``--repeat``:
+on: a touch due at night in its lead's zone is sent when the window opens next morning).
+Variants, on fresh copies, taking turns, best of ``--repeat``:
 
 - ``1 worker``: one process ``nurture run``, then one ``nurture send``;
 - ``2 workers``: two at once, each ``nurture run --shard K/2`` then ``nurture send`` (what
