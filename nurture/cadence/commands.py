@@ -178,7 +178,8 @@ ShardOption = typer.Option(
     metavar="K/N",
     help="Plan only shard K of N (K from 1 to N): the leads whose id modulo N is K-1. Start "
     "N workers with 1/N ... N/N at the same --now to share one large cycle; the common part "
-    "(routing, stop rules, enrolment, escalations, coverage) runs once, whoever comes first.",
+    "(routing, stop rules, enrolment, escalations, coverage) is done by the first to get "
+    "there, the others find it done.",
 )
 
 

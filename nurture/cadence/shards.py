@@ -64,7 +64,7 @@ def parse_shard(value: str) -> Shard:
         raise InputError(f"--shard {value!r}: expected K/N, e.g. 1/2 (shard K of N, K from 1 to N)")
     k, n = int(match.group(1)), int(match.group(2))
     if n < 1 or not 1 <= k <= n:
-        raise InputError(f"--shard {value!r}: K must be between 1 and N, and N at least 1")
+        raise InputError(f"--shard {value!r}: expected K/N with K between 1 and N")
     return Shard(index=k - 1, count=n)
 
 

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import BigInteger, Engine, literal, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from nurture.cadence.cycle import run_cycle
 from nurture.cadence.shards import Shard, in_shard, parse_shard, shard_clause
+from nurture.cli import app
 from nurture.config import PROJECT_ROOT
 from nurture.db.cadence import Campaign, Enrollment, Task, Touch
 from nurture.db.mail import OutboxMessage
@@ -50,6 +52,14 @@ def test_parse_shard(text: str, index: int, count: int) -> None:
 def test_parse_shard_refuses_with_what_is_expected(text: str) -> None:
     with pytest.raises(InputError, match=r"K/N|between 1 and N"):
         parse_shard(text)
+
+
+@pytest.mark.parametrize("value", ["0/2", "2/1", "half"])
+def test_cli_refuses_a_bad_shard_in_one_line(value: str) -> None:
+    result = CliRunner().invoke(app, ["run", "--shard", value])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nurture: --shard") and "K/N" in lines[0]
 
 
 @pytest.mark.parametrize(("index", "count"), [(0, 0), (2, 2), (-1, 3)])
