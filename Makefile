@@ -52,7 +52,7 @@ test: install lint typecheck
 	$(PYTEST) -n 2 --nbmake tests notebooks
 
 bench: install
-	for b in bench/cli.py bench/intake.py bench/routing.py bench/cycle.py bench/send.py bench/scoring.py; do \
+	for b in bench/cli.py bench/intake.py bench/routing.py bench/cycle.py bench/scale.py bench/send.py bench/scoring.py; do \
 		$(BIN)/python $$b || exit 1; done
 
 clean:

@@ -2,7 +2,7 @@
 
 Public API (flows, the CLI and other capabilities import from here)::
 
-    run_cycle(session, *, now) -> CycleSummary          # one nurture cycle, idempotent
+    run_cycle(session, *, now, shard=None) -> CycleSummary  # one nurture cycle, idempotent
     plan_due(session, specs, *, now) -> PlanSummary     # the planner alone
     enrol(session, campaign, spec, *, now, condition, first_time_only) -> int
     load_specs(session) / read_campaign_file(path) / parse_campaign(text) / save_campaign

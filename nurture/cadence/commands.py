@@ -172,23 +172,43 @@ def purchases_import(
         typer.echo(f"  {line}", err=True)
 
 
-def run_command(now: str | None = NowOption, json_out: bool = JsonOption) -> None:
+ShardOption = typer.Option(
+    None,
+    "--shard",
+    metavar="K/N",
+    help="Plan only shard K of N (K from 1 to N): the leads whose id modulo N is K-1. Start "
+    "N workers with 1/N ... N/N at the same --now to share one large cycle; the common part "
+    "(routing, stop rules, enrolment, escalations, coverage) is done by the first to get "
+    "there, the others find it done.",
+)
+
+
+def run_command(
+    now: str | None = NowOption, shard: str | None = ShardOption, json_out: bool = JsonOption
+) -> None:
     """Run one nurture cycle (idempotent at the same --now).
 
     Route, stop, enrol, plan touches, queue e-mails, create tasks, escalate missed hard
     deadlines, repair coverage. A campaign that fails is rolled back and skipped (one line
     on stderr each, `failed_campaigns` in --json); the other campaigns still run.
-    """
-    from nurture.cadence import run_cycle
 
+    With --shard K/N the planning is split by lead between N workers, which can run at
+    once: nothing is planned twice and no lead is left out once all N have run (see
+    docs/cadence.md). A sharded run commits in three steps; its touch figures are its
+    shard's, its coverage figures the whole database's.
+    """
+    from nurture.cadence.cycle import run_configured_cycle
+    from nurture.cadence.shards import parse_shard
+
+    part = parse_shard(shard) if shard is not None else None
     moment = parse_now(now)
-    with cli_session() as session:
-        summary = run_cycle(session, now=moment)
+    summary = run_configured_cycle(now=moment, shard=part)
     if json_out:
         print_json(summary.as_dict())
         return
     s = summary
-    typer.echo(f"nurture cycle at {moment:%Y-%m-%d %H:%M} UTC")
+    where = f", shard {s.shard}" if s.shard else ""
+    typer.echo(f"nurture cycle at {moment:%Y-%m-%d %H:%M} UTC{where}")
     typer.echo(f"  routed:      {s.routed}")
     typer.echo(f"  stopped:     {_fmt(s.stopped)}")
     typer.echo(f"  enrolled:    {_fmt(s.enrolled)}; re-engaged {s.reengaged}")

@@ -10,6 +10,25 @@ Each campaign's stop rules, enrolment and planning run under a
 :class:`~nurture.cadence.guard.CampaignGuard`: when a campaign fails, that step's writes for
 it are rolled back, it sits out the rest of the cycle and is reported in
 ``CycleSummary.failed_campaigns``; the other campaigns go on.
+
+Sharded (``shard=Shard(...)``, ``nurture run --shard K/N``), several workers share one
+cycle. The planning, the heavy per-lead part, is split by lead (:mod:`nurture.cadence.
+shards`); the rest is global, cheap next to it, and idempotent. A sharded run is three
+transactions, each committed before the next begins:
+
+1. the common part before planning (routing, touch statuses, stop rules, enrolment,
+   dormant re-engagement) under the lock ``cycle``, the same as an unsharded cycle's, so
+   the first worker does it and the next ones find nothing left to do;
+2. the shard's planning under the lock ``cycle.shard.<N>.<K>``: the shards of one N plan
+   in parallel on PostgreSQL (SQLite has one writer: they take turns);
+3. the common part after planning (task owners, escalations, coverage and its repair)
+   under ``cycle`` again. Each worker measures coverage over all leads; the last worker to
+   finish sees every shard's plan. The summary's coverage figures are global; its planning
+   figures are the shard's.
+
+Nothing is planned twice when shards overlap, or when a sharded and an unsharded cycle do:
+the unique keys of touches, outbox rows and tasks, and an enrolment moving only from where
+it was staged (:mod:`nurture.cadence.planner`), hold whatever the locks.
 """
 
 from __future__ import annotations
@@ -18,15 +37,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.cadence import coverage, dormant, enrolment, planner, stops
-from nurture.cadence.campaigns import load_specs
+from nurture.cadence.campaigns import CampaignSpec, load_specs
 from nurture.cadence.guard import CampaignGuard
+from nurture.cadence.shards import Shard
 from nurture.db.cadence import Campaign, Task
 from nurture.db.leads import Lead
 from nurture.db.sql import advisory_xact_lock
+
+Specs = list[tuple[Campaign, CampaignSpec]]
 
 
 @dataclass
@@ -52,6 +74,8 @@ class CycleSummary:
     repaired: dict[str, int] = field(default_factory=dict)
     #: campaigns rolled back and skipped in this cycle: slug -> one line of why
     failed_campaigns: dict[str, str] = field(default_factory=dict)
+    #: ``K/N`` of a sharded run (its planning figures are that shard's), else None
+    shard: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -109,21 +133,76 @@ def fire_escalations(session: Session, *, now: datetime) -> tuple[int, int]:
     return done.escalated, done.without_recipient
 
 
-def serialise(session: Session) -> None:
-    """Two cycles never interleave: a transaction-scoped lock on PostgreSQL, and on SQLite a
-    write as the first statement, which takes the database's write lock for the whole
-    transaction (a cycle that first read and later wrote could find another writer's
-    commit in between and fail). Unique keys keep even an unlocked overlap harmless."""
-    advisory_xact_lock(session, "cycle")
+def serialise(session: Session, lock: str = "cycle") -> None:
+    """Two cycles (or two runs of one shard's planning, ``lock``) never interleave: a
+    transaction-scoped lock on PostgreSQL, and on SQLite a write as the first statement,
+    which takes the database's write lock for the whole transaction (a cycle that first
+    read and later wrote could find another writer's commit in between and fail). Unique
+    keys keep even an unlocked overlap harmless."""
+    advisory_xact_lock(session, lock)
     session.execute(update(Campaign).where(Campaign.id < 0).values(priority=Campaign.priority))
 
 
-def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
-    """Run one nurture cycle at ``now`` (aware UTC) in the caller's transaction."""
+def run_cycle(session: Session, *, now: datetime, shard: Shard | None = None) -> CycleSummary:
+    """Run one nurture cycle at ``now`` (aware UTC) in the caller's transaction.
+
+    With ``shard``, plan only that shard's leads and commit as it goes (three transactions,
+    see the module's docstring): ``session`` must not be in a transaction yet
+    (``with session_factory()() as session: run_cycle(session, now=..., shard=...)``).
+    """
+    if shard is not None:
+        return _run_sharded(session, now=now, shard=shard)
     serialise(session)
     summary = CycleSummary(now=now)
-    summary.routed = route(session, now=now)
     guard = CampaignGuard(session)
+    specs = _before_planning(session, now=now, summary=summary, guard=guard)
+    _plan(session, specs, now=now, guard=guard, summary=summary)
+    _after_planning(session, now=now, summary=summary)
+    return summary
+
+
+def run_configured_cycle(
+    *, now: datetime, shard: Shard | None = None, engine: Engine | None = None
+) -> CycleSummary:
+    """Run one cycle on the configured database (or ``engine``), committed: one transaction
+    unsharded, the three of a sharded cycle with ``shard`` (the CLI's and the flow's way)."""
+    from nurture.db.session import session_factory, session_scope
+
+    if shard is None:
+        with session_scope(engine) as session:
+            return run_cycle(session, now=now)
+    with session_factory(engine)() as session:
+        return run_cycle(session, now=now, shard=shard)
+
+
+def _run_sharded(session: Session, *, now: datetime, shard: Shard) -> CycleSummary:
+    if session.in_transaction():
+        raise RuntimeError(
+            "a sharded cycle commits as it goes: pass a session outside a transaction"
+        )
+    summary = CycleSummary(now=now, shard=shard.label)
+    with session.begin():
+        serialise(session)
+        common = CampaignGuard(session)
+        _before_planning(session, now=now, summary=summary, guard=common)
+    with session.begin():
+        serialise(session, shard.lock_name)
+        guard = CampaignGuard(session)
+        for slug, why in common.failed.items():
+            guard.fail(slug, why)  # failed in the common part: sits out the planning too
+        specs = load_specs(session, guard=guard)
+        _plan(session, specs, now=now, guard=guard, summary=summary, shard=shard)
+    with session.begin():
+        serialise(session)
+        _after_planning(session, now=now, summary=summary)
+    return summary
+
+
+def _before_planning(
+    session: Session, *, now: datetime, summary: CycleSummary, guard: CampaignGuard
+) -> Specs:
+    """Route, sync touch statuses, stop, enrol, re-engage; the campaigns' specs."""
+    summary.routed = route(session, now=now)
     specs = load_specs(session, guard=guard)
     stops.sync_touch_status(session)
     summary.stopped = stops.apply_stop_rules(session, specs, now=now, guard=guard)
@@ -131,7 +210,19 @@ def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
     again = dormant.reengage(session, specs, now=now, guard=guard)
     summary.reengaged = again["reengaged"]
     summary.reengage_waiting = again["waiting"]
-    plan = planner.plan_due(session, specs, now=now, guard=guard)
+    return specs
+
+
+def _plan(
+    session: Session,
+    specs: Specs,
+    *,
+    now: datetime,
+    guard: CampaignGuard,
+    summary: CycleSummary,
+    shard: Shard | None = None,
+) -> None:
+    plan = planner.plan_due(session, specs, now=now, guard=guard, shard=shard)
     summary.planned = plan.planned
     summary.skipped = plan.skipped
     summary.shifted = plan.shifted
@@ -139,6 +230,10 @@ def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
     summary.emails_queued = plan.emails_queued
     summary.tasks_created = plan.tasks_created
     summary.failed_campaigns = dict(guard.failed)
+
+
+def _after_planning(session: Session, *, now: datetime, summary: CycleSummary) -> None:
+    """Task owners, escalations, coverage and its repair."""
     assign_task_owners(session)
     summary.escalations, summary.escalations_without_supervisor = fire_escalations(session, now=now)
     found = coverage.report(session, now=now, first_touch=False)
@@ -147,7 +242,6 @@ def run_cycle(session: Session, *, now: datetime) -> CycleSummary:
     summary.uncovered_found = len(found.uncovered)
     summary.untouched_over_30d_found = len(found.untouched_over_30d)
     summary.repaired = coverage.repair(session, now=now, found=found)
-    return summary
 
 
 def count_open_tasks(session: Session) -> int:
@@ -175,7 +269,10 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     ]
     failed: dict[str, str] = summary.get("failed_campaigns") or {}
     rows.append(("failed campaigns (rolled back, skipped)", len(failed)))
-    lines = [f"# Nurture cycle at {summary.get('now')}", "", "| | |", "|---|---|"]
+    title = f"# Nurture cycle at {summary.get('now')}"
+    if summary.get("shard"):
+        title += f", shard {summary['shard']}"
+    lines = [title, "", "| | |", "|---|---|"]
     lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
     if failed:
         lines += ["", "## Failed campaigns", "", "| campaign | why |", "|---|---|"]

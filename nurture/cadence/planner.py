@@ -41,6 +41,7 @@ from nurture.cadence.plan_writes import (
     write_touches,
 )
 from nurture.cadence.scratch import clear_plan, planning_connection
+from nurture.cadence.shards import Shard, shard_clause
 from nurture.cadence.slots import SlotMap, drop_slots
 from nurture.cadence.staging import Memo, decide, stage
 from nurture.config import get_settings
@@ -59,14 +60,15 @@ def plan_campaign(
     horizon: datetime,
     slots: SlotMap,
     queue: bool = True,
+    shard: Shard | None = None,
 ) -> PlanSummary:
-    """Plan every due touch of one campaign, pass after pass until none is due. Each pass:
-    stage, decide (slots, cap), count, queue e-mails, create tasks, insert touches, advance
-    enrolments."""
+    """Plan every due touch of one campaign (of ``shard``'s leads only, when given), pass
+    after pass until none is due. Each pass: stage, decide (slots, cap), count, queue
+    e-mails, create tasks, insert touches, advance enrolments."""
     total = PlanSummary()
     memo: Memo = {}
     for _ in range(len(spec.steps) + 1):
-        if not stage(session, campaign, spec, now=now, horizon=horizon, memo=memo):
+        if not stage(session, campaign, spec, now=now, horizon=horizon, memo=memo, shard=shard):
             break
         decide(session, spec, slots, memo)
         part = count_plan(session, spec)
@@ -92,25 +94,28 @@ def plan_due(
     lookahead: timedelta = LOOKAHEAD,
     queue: bool = True,
     guard: CampaignGuard | None = None,
+    shard: Shard | None = None,
 ) -> PlanSummary:
     """Plan every touch due before ``now + lookahead``, campaign by campaign in priority
     order, and queue the e-mails and create the owner tasks of the planned touches
     (``queue=False``: touches only, for the benchmark). Each campaign runs under ``guard``
     (by default none: an error propagates; the cycle's guard records and skips a failed
-    campaign)."""
+    campaign). With ``shard``, only the touches of that shard's leads (a lead's campaigns
+    all fall in one shard, so the frequency cap sees all of its touches)."""
     settings = get_settings()
     cap = cap or Cap(settings.frequency_cap, settings.frequency_cap_days)
     guard = guard or CampaignGuard(session, isolate=False)
     horizon = now + lookahead
     total = PlanSummary()
-    due = session.execute(
-        select(Enrollment.id)
-        .where(Enrollment.status == "active", Enrollment.next_due_at < horizon)
-        .limit(1)
-    ).first()
-    if due is None:
+    due = select(Enrollment.id).where(
+        Enrollment.status == "active", Enrollment.next_due_at < horizon
+    )
+    if shard is not None:
+        due = due.where(shard_clause(Enrollment.lead_id, shard))
+    if session.execute(due.limit(1)).first() is None:
         return total  # nothing due
-    slots = SlotMap(now=now, horizon=horizon, cap=cap)
+    # sharded: other workers write slots at the same time (see SlotMap.shared)
+    slots = SlotMap(now=now, horizon=horizon, cap=cap, shared=shard is not None)
     with planning_connection(session):
         for campaign, spec in guard.live(specs):  # specs come priority-first
             written = set(slots.built)
@@ -124,6 +129,7 @@ def plan_due(
                         horizon=horizon,
                         slots=slots,
                         queue=queue,
+                        shard=shard,
                     )
                 )
             if spec.slug in guard.failed:

@@ -90,12 +90,19 @@ def clear_plan(session: Session) -> None:
         session.execute(delete(PLAN))
 
 
-def analyse_slots(session: Session) -> None:
+def analyse_slots(session: Session, *, shared: bool = False) -> None:
     """Fresh statistics of ``cadence_slots``, just written. Both backends need them: without
     them PostgreSQL guesses one slot row and loops over the staged rows once per slot, and
     SQLite loops over the slots outside and scans the staged rows for each (several times
-    the cost of probing the slots by key). The shared helper covers PostgreSQL only."""
-    if is_postgres(session):
+    the cost of probing the slots by key). The shared helper covers PostgreSQL only.
+
+    ``shared`` (shards planning at once, PostgreSQL): ANALYZE holds a lock that conflicts
+    with another ANALYZE of the table until the transaction ends, so a second shard would
+    wait for the first one's whole plan. It skips instead; the row count the first one
+    recorded (written in place, seen at once) is about its own, which is what matters."""
+    if is_postgres(session) and shared:
+        session.execute(text(f"ANALYZE (SKIP_LOCKED) {CadenceSlot.__tablename__}"))
+    elif is_postgres(session):
         refresh_statistics(session, (CadenceSlot.__tablename__,), always=True)
     else:
         session.execute(text(f"ANALYZE {CadenceSlot.__tablename__}"))

@@ -35,6 +35,9 @@ class SlotMap:
     now: datetime
     horizon: datetime
     cap: Cap
+    #: other planning runs (shards of a cycle) write slots at the same time: statistics
+    #: are refreshed only when no other run holds them (see ``analyse_slots``)
+    shared: bool = False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     built: set[tuple[str, str, str]] = field(default_factory=set)
 
@@ -69,7 +72,7 @@ class SlotMap:
                 )
         for i in range(0, len(rows), _INSERT_CHUNK):
             session.execute(insert(CadenceSlot), rows[i : i + _INSERT_CHUNK])
-        analyse_slots(session)
+        analyse_slots(session, shared=self.shared)
         return len(rows)
 
     def forget_since(self, built: set[tuple[str, str, str]]) -> None:

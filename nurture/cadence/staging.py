@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased
 from nurture.cadence.campaigns import CampaignSpec, Step
 from nurture.cadence.filters import compile_filter
 from nurture.cadence.scratch import PLAN, analyse_staged
+from nurture.cadence.shards import Shard, shard_clause
 from nurture.cadence.slots import SlotMap
 from nurture.cadence.sqlfuncs import epoch_hour, touch_key
 from nurture.cadence.statements import affected, int_literal, ts
@@ -117,10 +118,12 @@ def stage(
     now: datetime,
     horizon: datetime,
     memo: Memo,
+    shard: Shard | None = None,
 ) -> int:
     """Stage every due enrolment of ``campaign`` into ``cadence_plan`` (one statement): the
     lead's zone, country and slot hour, and whether the step's condition holds (evaluated
-    once per row; NULL counts as false). Returns how many rows were staged."""
+    once per row; NULL counts as false); with ``shard``, only the enrolments of its leads.
+    Returns how many rows were staged."""
 
     def build() -> Any:
         settings = get_settings()
@@ -161,6 +164,7 @@ def stage(
                 Enrollment.status == "active",
                 pos.between(0, len(spec.steps) - 1),  # one comparison, not an IN list
                 Enrollment.next_due_at < horizon,
+                *([shard_clause(Enrollment.lead_id, shard)] if shard else []),
             )
         )
         return insert(PLAN).from_select([c.name for c in PLAN.columns], query)
