@@ -51,9 +51,11 @@ class Settings(BaseSettings):
         default=Path("outbox"),
         description="Where e-mails are written as .eml files when no SMTP server is set.",
     )
+    # repr=False: the password, the key and the salt stay out of reprs (logs, tracebacks)
     smtp_url: str | None = Field(
         default=None,
         description="smtp://user:pass@host:587?starttls=true; unset means the file outbox.",
+        repr=False,
     )
     default_region: str = Field(default="RU", description="Region for phones without +code.")
     timezone: str = Field(default="Europe/Moscow", description="Default IANA zone for leads.")
@@ -76,6 +78,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         default=DEFAULT_SECRET_KEY,
         description="Signs unsubscribe links, web sessions and feed URLs: set it.",
+        repr=False,
     )
     privacy_salt: str | None = Field(
         default=None,
@@ -83,6 +86,7 @@ class Settings(BaseSettings):
             "Salt of the forgotten list's contact hashes (default: derived from "
             "NURTURE_SECRET_KEY; set it before rotating that key, see docs/privacy.md)."
         ),
+        repr=False,
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -3,8 +3,15 @@
 :class:`Courier` turns a claimed message into an :class:`~nurture.mail.outbox.Outcome`:
 suppressed or unrenderable messages are settled without the server; the rest go out over the
 connection with a ``D`` journal line written just before the content. :class:`Breaker` watches
-the failures that are the destination's fault (nothing offered to a recipient yet) and stops
-the run when they repeat, giving every message still waiting back to the outbox untried.
+the failures that are the destination's fault (nothing offered to a recipient yet, or the
+connection closed under an attempt) and stops the run when they repeat, giving every message
+still waiting back to the outbox untried.
+
+A connection the server refuses (at connect, greeting, login or ``MAIL``) is not reopened
+for the rest of the run while another connection still works: a
+server that takes one session from us and refuses the second (a per-client connection limit)
+gets one refused connection per run, not one per message. The last working connection never
+retires; its failures go to the breaker, which ends the run.
 """
 
 from __future__ import annotations
@@ -41,12 +48,20 @@ class Breaker:
     nothing more is claimed or tried in this run (the next scheduled run tries again), so an
     outage costs one short run instead of a loop of doomed attempts.
 
+    Connections the server closed under an attempt (a ``421``, a cut before or after
+    ``DATA``) count too (:meth:`closed`), with :data:`CLOSED_GRACE` more allowed: each of
+    them spent its message's attempt, and a server may drop a session or two by chance.
+
     :meth:`trip` and :meth:`halt` open it at once: the destination failed the run's first
     try, or the sender itself cannot go on (the journal cannot be written)."""
 
+    #: Closed connections in a row tolerated beyond ``limit``.
+    CLOSED_GRACE = 3
+
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
-        self.failures = 0  # in a row
+        self.failures = 0  # untried, in a row
+        self.streak = 0  # untried or closed, in a row
         self.total = 0  # in this run
         self.reached = False  # the destination answered about a recipient at least once
         self.error = ""
@@ -54,15 +69,28 @@ class Breaker:
 
     @property
     def open(self) -> bool:
-        return self.halted or self.failures >= self.limit
+        return (
+            self.halted
+            or self.failures >= self.limit
+            or self.streak >= self.limit + self.CLOSED_GRACE
+        )
 
     def failed(self, error: str) -> None:
         self.failures += 1
+        self.streak += 1
+        self.total += 1
+        self.error = error
+
+    def closed(self, error: str) -> None:
+        """The server answered (it was reached), then closed the connection under an attempt."""
+        self.reached = True
+        self.streak += 1
         self.total += 1
         self.error = error
 
     def succeeded(self) -> None:
         self.failures = 0
+        self.streak = 0
         self.reached = True
 
     def trip(self, error: str) -> None:
@@ -98,15 +126,24 @@ class Courier:
         self.summary = summary
         self.mail_from = mail_from
         self.now = now
+        #: Connections still delivering; :attr:`refused`: the ones the server just refused.
+        self.working = len(transport.connections)
+        self.refused: set[int] = set()
 
     async def work(self, conn: Connection, feed: Feed, outcomes: Outcomes) -> None:
-        """Deliver over ``conn`` until the feed is closed and empty."""
+        """Deliver over ``conn`` until the feed is closed and empty, or until the server
+        refuses ``conn`` while another connection still works (see the module docstring)."""
         items, append, deliver = feed.items, outcomes.items.append, self.deliver
         while True:
             if items:
                 item = items.popleft()
                 feed.taken()
                 append(await deliver(item, conn))
+                if self.refused and id(conn) in self.refused:
+                    self.refused.discard(id(conn))
+                    if self.working > 1:  # the others go on; the last one meets the breaker
+                        self.working -= 1
+                        return
             elif feed.closed:
                 return
             else:
@@ -139,10 +176,14 @@ class Courier:
             return Outcome(row_id, GIVE_BACK, f"not tried: {exc}")
         if attempt.untried:
             self.breaker.failed(attempt.detail or "failed")
+            self.refused.add(id(conn))
             self.summary.not_attempted += 1
             journal.result(row_id, GIVE_BACK)
             return Outcome(row_id, GIVE_BACK, f"not tried: {attempt.detail}")
-        self.breaker.succeeded()
+        if attempt.connection_closed:
+            self.breaker.closed(attempt.detail or "connection closed")
+        else:
+            self.breaker.succeeded()
         journal.result(row_id, attempt.status)
         summary = self.summary
         if attempt.status == SENT:

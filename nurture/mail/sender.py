@@ -366,8 +366,14 @@ class Sender:
         else:
             problem = breaker.error
         done = f"{summary.sent} sent" if summary.sent else "nothing sent"
+        # connections lost under an attempt count it (and stop the run, see delivery.py)
+        spent = (
+            f"{summary.failed_temp} retried after the backoff"
+            if summary.failed_temp
+            else "no attempt spent"
+        )
         return (
-            f"{problem}; {done}, {waiting} waiting (nothing lost, no attempt spent; "
+            f"{problem}; {done}, {waiting} waiting (nothing lost, {spent}; "
             "`nurture outbox status` shows the outage)"
         )
 

@@ -57,17 +57,21 @@ class Attempt:
     #: Failed before any recipient was offered: the server (or the outbox directory) is at
     #: fault, not the message, so the attempt does not count.
     untried: bool = False
+    #: The attempt counts, but the server closed the connection under it (a ``421``, or the
+    #: connection lost): the breaker counts it against the destination, so a server that
+    #: cuts every session stops the run instead of getting one connection per message.
+    connection_closed: bool = False
 
 
 _DELIVERED = Attempt(SENT)
 
 
 def classify(code: int, message: str, stage: str) -> Attempt:
-    """An SMTP reply to an attempt: 4xx temporary, 5xx permanent."""
+    """An SMTP reply to an attempt: 4xx temporary, 5xx permanent; 421 also closes the channel."""
     text = f"{stage} {code} {message}".strip()
     if 500 <= code < 600:
         return Attempt(PERM, text, code, recipient_refused=stage in ("RCPT", "DATA"))
-    return Attempt(TEMP, text, code)
+    return Attempt(TEMP, text, code, connection_closed=code == 421)
 
 
 def _describe(exc: BaseException) -> str:
@@ -158,7 +162,9 @@ class SmtpConnection:
             return classify(exc.code, exc.message, "RCPT")
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            return Attempt(TEMP, f"connection lost before DATA: {_describe(exc)}")
+            return Attempt(
+                TEMP, f"connection lost before DATA: {_describe(exc)}", connection_closed=True
+            )
         try:
             on_data()
         except BaseException:
@@ -171,7 +177,11 @@ class SmtpConnection:
             return classify(exc.code, exc.message, "DATA")
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            return Attempt(UNKNOWN, f"connection lost after DATA: {type(exc).__name__}: {exc}")
+            return Attempt(
+                UNKNOWN,
+                f"connection lost after DATA: {type(exc).__name__}: {exc}",
+                connection_closed=True,
+            )
         return _DELIVERED
 
     async def close(self) -> None:

@@ -52,6 +52,7 @@ from targets import (
     import_args,
     send_check,
     write_leads_csv,
+    write_other_lists,
 )
 
 from nurture.db.session import init_db, make_engine
@@ -365,6 +366,8 @@ def build_starts(dbs: Databases, folder: Path, rows: int, seed: int) -> dict[str
     in_process(base, outbox, "campaign", "load", *map(str, sorted(EXAMPLES.glob("campaigns/*"))))
     imported = dbs.copy(base)
     in_process(imported, outbox, *import_args(files))
+    for args in write_other_lists(files, rows, seed):  # several campaigns for the cycle
+        in_process(imported, outbox, *args)
     escalations = dbs.copy(imported)
     add_overdue_tasks(escalations, max(20, rows // 2))
     planned = dbs.copy(imported)
@@ -399,6 +402,8 @@ class TargetRun:
     window: tuple[float, float]  # where kills were drawn, seconds after the start
     clean_seconds: float
     trials: list[Trial]
+    #: Campaigns with enrolments after the clean run (the cycle target's reach).
+    campaigns: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         phases = Counter(t.phase for t in self.trials)
@@ -413,6 +418,7 @@ class TargetRun:
             "after": phases["after"],
             "failed": sum(1 for t in self.trials if t.problems),
             "unknown": sum(t.unknown for t in self.trials),
+            "campaigns": self.campaigns,
         }
 
 
@@ -438,6 +444,7 @@ def run_target(
         env = cli_env(clean_url, folder / "clean-outbox", smtp_url)
         clean_run = runner.run_to_end(args, env, watch=clean_url)
         clean = target.fingerprint(clean_url)
+        campaigns = sorted({str(key[1]) for key in clean.get("enrollments", ())})
         dbs.drop(clean_url)
         if handler is not None:
             handler.take()
@@ -472,7 +479,9 @@ def run_target(
             finally:
                 dbs.drop(url)
             results.append(trial)
-        return TargetRun(target.name, dbs.backend, (low, high), clean_run.seconds, results)
+        return TargetRun(
+            target.name, dbs.backend, (low, high), clean_run.seconds, results, campaigns
+        )
 
 
 @contextmanager

@@ -42,16 +42,20 @@ def _rows(url: str, sql: str) -> Counter[tuple[Any, ...]]:
         engine.dispose()
 
 
-def write_leads_csv(path: Path, rows: int, seed: int) -> int:
+def write_leads_csv(
+    path: Path, rows: int, seed: int, *, prefix: str = "lead", offset: int = 0
+) -> int:
     """A lead list with the usual mess: repeated people (merged), rows with no usable contact
-    (quarantined) and blank rows. Returns the number of data rows."""
+    (quarantined) and blank rows. Returns the number of data rows. ``prefix`` and ``offset``
+    make a list of other people (their addresses and phones differ from the default list's)."""
     rng = random.Random(seed)
     header = ["First name", "Last name", "E-mail", "Phone", "Company", "City"]
     cities = ["Moscow", "Kazan", "Yekaterinburg", "Novosibirsk", "Berlin"]
     data: list[list[str]] = []
-    for i in range(rows):
+    for n in range(rows):
+        i = n + offset
         kind = rng.random()
-        if kind < 0.08 and i > 10:  # the same person again, met twice at the stand
+        if kind < 0.08 and n > 10:  # the same person again, met twice at the stand
             data.append(list(data[rng.randrange(len(data))]))
         elif kind < 0.13:  # nothing to reach them by
             data.append([f"Anon{i}", "Nobody", "not-an-address", "", f"Co {i}", "Moscow"])
@@ -62,7 +66,7 @@ def write_leads_csv(path: Path, rows: int, seed: int) -> int:
                 [
                     f"Name{i}",
                     f"Surname{i}",
-                    f"lead{i}@chaos.example",
+                    f"{prefix}{i}@chaos.example",
                     f"+7 900 {i // 10000 % 1000:03d}-{i % 10000:04d}",
                     f"Company {i % 97}",
                     rng.choice(cities),
@@ -288,6 +292,24 @@ def _differences(clean: Fingerprint, got: Fingerprint) -> list[str]:
                 f"clean run, e.g. {'missing' if missing else 'extra'} {sample}"
             )
     return problems
+
+
+#: Besides the exhibition's list, the setup imports people met at these events, so the cycle
+#: enrols and plans in three campaigns (examples/campaigns/) in one transaction.
+OTHER_EVENTS = (("seminar", "Chaos Seminar"), ("webinar", "Chaos Webinar"))
+
+
+def write_other_lists(files: Path, rows: int, seed: int) -> list[list[str]]:
+    """A list of other people per :data:`OTHER_EVENTS` (a third of ``rows`` each, at least
+    10); returns the ``nurture import`` arguments of each."""
+    imports = []
+    for k, (kind, event) in enumerate(OTHER_EVENTS, start=1):
+        path = files / f"{kind}.csv"
+        write_leads_csv(path, max(10, rows // 3), seed + k, prefix=kind, offset=k * 100_000)
+        imports.append(
+            ["import", str(path), "--event", event, "--kind", kind, "--date", EVENT_DATE]
+        )
+    return imports
 
 
 def import_args(files: Path) -> list[str]:

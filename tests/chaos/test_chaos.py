@@ -32,4 +32,6 @@ def test_kill_9_then_rerun_holds_every_invariant(
     # every run was really killed and rerun, and the send kills hit messages on the wire
     assert all(s["trials"] == TRIALS for s in summaries.values())
     assert summaries["send"]["mid"] >= 1, summaries["send"]
+    # the cycle plans in several campaigns in its one transaction (targets.OTHER_EVENTS)
+    assert summaries["cycle"]["campaigns"] == ["exhibition", "seminar", "webinar"]
     print(summaries)
