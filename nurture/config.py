@@ -43,9 +43,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NURTURE_", env_file=".env", extra="ignore")
 
+    # repr=False: a PostgreSQL URL may carry its password
     database_url: str = Field(
         default="sqlite:///nurture.db",
         description="SQLAlchemy URL; the embedded default is a SQLite file.",
+        repr=False,
     )
     outbox_dir: Path = Field(
         default=Path("outbox"),
