@@ -121,9 +121,6 @@ def reengage_again(now: str) -> dict[str, Any]:
         return run_reengagement(session, now=parse_now(now))
 
 
-# nurture/scoring/model.py build_features fills the empty lead columns of a cut before any
-# lead existed (float NaN) with "": pandas 3 warns that this will raise. Filed separately.
-@pytest.mark.filterwarnings("ignore:'str' is not supported as a fill value:Warning")
 def test_each_deployed_flow_runs_once(
     fresh_db: str, quick_flow_runs: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -137,6 +137,8 @@ def build_features(
     buyers_only = ~index.isin(lead.index)
     lead = lead.reindex(index)
     for col in LEAD_CATEGORICAL:
+        if not pd.api.types.is_string_dtype(lead[col]):  # all-NaN after reindex: float
+            lead[col] = lead[col].astype(object)
         lead[col] = lead[col].fillna("")
     frame = pd.concat([frame, lead], axis=1)
     no_purchase = ~index.isin(hist.index)
