@@ -137,7 +137,7 @@ def nurture_demo(
         totals.add_playbooks(playbooks.run_playbooks(stamp))
         totals.add_send(send.send_batch(None, now))
         if i % (7 * len(STEP_HOURS)) == len(STEP_HOURS) - 1:  # nightly in production
-            totals.add_scoring(scoring.score_all(models, 50_000, now.date()))
+            totals.add_scoring(scoring.score_all(models, 50_000, now.date(), now))
         if now.hour == STEP_HOURS[-1] and now.weekday() == 6:
             print(f"  {now.date()}: {totals.progress_line()}", flush=True)
     end = moments[-1] + timedelta(hours=1)

@@ -10,7 +10,7 @@ re-engagement reads the latest ``scored_at`` per lead.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +39,21 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=_transient,
     cache_policy=NO_CACHE,
 )
-def score_all(models_dir: Path, batch_size: int, as_of: date | None) -> dict[str, Any]:
-    """Load the current model, score all leads and store the scores (idempotent upsert)."""
+def score_all(
+    models_dir: Path, batch_size: int, as_of: date | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Load the current model, score all leads and store the scores (idempotent upsert),
+    stamped ``now`` (default: the clock)."""
     from nurture.db.session import session_scope
     from nurture.scoring import score_database
 
     with session_scope() as session:
         return score_database(
-            session=session, models_dir=models_dir, as_of=as_of, batch_size=batch_size
+            session=session,
+            models_dir=models_dir,
+            as_of=as_of,
+            batch_size=batch_size,
+            scored_at=now,
         )
 
 
@@ -61,8 +68,9 @@ def score_leads(
     from nurture.cli_support import parse_now
     from nurture.config import get_settings
 
-    when = date.fromisoformat(as_of) if as_of else parse_now(now).date()
-    result = score_all(Path(get_settings().models_dir), batch_size, when)
+    moment = parse_now(now)
+    when = date.fromisoformat(as_of) if as_of else moment.date()
+    result = score_all(Path(get_settings().models_dir), batch_size, when, moment)
     logger = get_run_logger()
     logger.info(
         "scored %s leads with %s (predicted total %s)",

@@ -47,3 +47,16 @@ def test_import_and_reengage_run_at_the_given_now(fresh_db: str) -> None:
     # bought over 180 days before; Sergey Orlov buys later in October 2026
     assert (first["reengaged"], first["campaigns"], first["failed_campaigns"]) == (2, 1, {})
     assert invoke("reengage", "--now", AT.isoformat())["reengaged"] == 0  # the same week
+
+
+def test_score_leads_stamps_its_scores_at_the_given_now(fresh_db: str) -> None:
+    from nurture.db.scoring import LeadScore
+
+    invoke("import", str(WEBINAR), "--now", "2026-10-02T07:00:00")
+    invoke("purchases", "import", str(EXAMPLES / "purchases.csv"))
+    done = invoke("score", "leads", "--now", "2027-01-04T05:00:00Z")
+    assert done["scored"] and done["as_of"] == "2027-01-04"  # --as-of: the day of --now
+    with session_scope() as s:
+        stamps = set(s.scalars(select(LeadScore.scored_at)))
+    when = datetime(2027, 1, 4, 5, 0, tzinfo=UTC)
+    assert {t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC) for t in stamps} == {when}

@@ -320,21 +320,25 @@ def score_leads_command(
         None, "--version", metavar="VERSION", help="Model version (default: current)."
     ),
     method: Method = typer.Option(Method.auto, "--method", help=METHOD_HELP),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Score every lead and store the scores (table lead_scores)."""
+    """Score every lead and store the scores (table lead_scores), stamped --now; --as-of
+    defaults to its day."""
     from nurture.scoring import score_database
     from nurture.scoring.provenance import METHOD_NAMES
 
     chosen = "model" if version is not None and method is Method.auto else method.value
     with cli_session() as session:
+        moment = parse_now(now)
         result = score_database(
             session=session,
             models_dir=_models_dir(),
-            as_of=_date(as_of),
+            as_of=_date(as_of) or moment.date(),
             batch_size=batch_size,
             version=version,
             method=chosen,
+            scored_at=moment,
         )
     if json_out:
         print_json(result)

@@ -170,10 +170,12 @@ def score_database(
     batch_size: int = 50_000,
     version: str | None = None,
     method: str = "auto",
+    scored_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Score every lead and store the scores: with the published model (current, or
     ``version``) when it was trained on this database or ``method="model"`` asks for it,
-    else with a method fitted here. The result says which (``method``, ``note``)."""
+    else with a method fitted here. The result says which (``method``, ``note``).
+    ``scored_at`` stamps the scores (default: the clock; re-engagement reads the latest)."""
     choice = plan_scoring(session=session, models_dir=models_dir, version=version, method=method)
     if choice.use_model:
         model, published = registry.load(models_dir, choice.version)
@@ -183,6 +185,7 @@ def score_database(
             model_version=published.version,
             as_of=as_of,
             batch_size=batch_size,
+            scored_at=scored_at,
         )
         used = "model"
     else:
@@ -200,6 +203,7 @@ def score_database(
             as_of=when,
             batch_size=batch_size,
             transactions=tx,
+            scored_at=scored_at,
         )
         used = scorer.method
     return {**result, "method": used, **choice.as_dict(), "note": choice.note(used)}

@@ -197,9 +197,11 @@ def score_leads(
     as_of: date | None = None,
     batch_size: int = 50_000,
     transactions: pd.DataFrame | None = None,
+    scored_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Score every (unmerged) lead with ``model`` and store the scores in batches
-    (``transactions``: the purchases when the caller has read them already)."""
+    (``transactions``: the purchases when the caller has read them already; ``scored_at``:
+    the scores' time, default the clock)."""
     as_of = as_of or datetime.now(UTC).date()
     tx = transactions if transactions is not None else load_transactions(session=session)
     lead_data = load_lead_data(session=session, batch_size=batch_size)
@@ -220,6 +222,7 @@ def score_leads(
             scores=frame,
             model_version=model_version,
             as_of=as_of,
+            scored_at=scored_at,
             batch_size=batch_size,
         )
         total_value += float(chunk["predicted_value"].sum())
