@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nurture.demo.workspace import Workspace
+from nurture.demo.workspace import PASSWORD, Workspace
 
 #: Silence that makes a lead dormant in the summary's ranking (the dormant campaign's own).
 DORMANT_DAYS = 180
@@ -253,7 +253,7 @@ LABELS = {
         "CDNOW predictions {cdnow} ({customers:,} customers)",
         "prefect": "Prefect flow runs: {runs}; {tasks:,} task runs",
         "web": "Open the web app on this database:\n  NURTURE_DATABASE_URL={url} "
-        ".venv/bin/nurture serve",
+        ".venv/bin/nurture serve\nand sign in as {accounts} (password {password})",
     },
     "ru": {
         "title": "Демо Nurture: {days} дней с {start} по {end}, {steps} шагов модели",
@@ -274,7 +274,8 @@ LABELS = {
         "files": "Файлы: письма {outbox} ({eml} .eml), отчёт {report}, лиды {leads}, "
         "прогнозы CDNOW {cdnow} ({customers:,} клиентов)",
         "prefect": "Запуски потоков Prefect: {runs}; задач: {tasks:,}",
-        "web": "Веб-приложение на этой базе:\n  NURTURE_DATABASE_URL={url} .venv/bin/nurture serve",
+        "web": "Веб-приложение на этой базе:\n  NURTURE_DATABASE_URL={url} "
+        ".venv/bin/nurture serve\nвход: {accounts} (пароль {password})",
     },
 }
 
@@ -358,7 +359,11 @@ def render(
             tasks=task_runs,
             runs=", ".join(f"{name} x{n}" for name, n in sorted(flow_runs.items())) or "none",
         ),
-        t["web"].format(url=f"sqlite:///{paths['database']}"),
+        t["web"].format(
+            url=f"sqlite:///{paths['database']}",
+            accounts=", ".join(result["loaded"].get("accounts", [])),
+            password=PASSWORD,
+        ),
     ]
     return "\n".join(lines)
 

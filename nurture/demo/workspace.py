@@ -20,6 +20,14 @@ from typing import Any
 from nurture.config import data_dir
 from nurture.errors import InputError
 
+#: Web accounts of the demo database (a development workspace only: the password is printed).
+ACCOUNTS = (
+    ("anna.smirnova@example.ru", "supervisor", "ru"),
+    ("olga.petrova@example.ru", "manager", "ru"),
+    ("emily.clark@example.com", "manager", "en"),
+    ("marketing@example.com", "marketing", "en"),
+)
+PASSWORD = "nurture-demo"
 #: A file in the workspace that says it is one (so ``prepare`` never empties another folder).
 MARKER = ".nurture-demo"
 
@@ -108,6 +116,7 @@ def load_examples(space: Workspace, *, now: datetime) -> dict[str, Any]:
     from nurture.playbooks.validation import read_playbook
     from nurture.playbooks.versions import save_version
     from nurture.routing import apply_team_file, load_team_file
+    from nurture.web.accounts import add_user
 
     examples = data_dir("examples")
     templates = data_dir("templates")
@@ -130,6 +139,9 @@ def load_examples(space: Workspace, *, now: datetime) -> dict[str, Any]:
             save_campaign(session, campaign)
             loaded["campaigns"].append(campaign.slug)
         loaded["purchases"] = import_purchases(session, examples / "purchases.csv").imported
+        for email, role, language in ACCOUNTS:
+            add_user(session, email, role=role, password=PASSWORD, language=language)
+        loaded["accounts"] = [email for email, _, _ in ACCOUNTS]
     loaded["event_files"] = []
     for path in sorted((examples / "events").iterdir()):
         shutil.copy2(path, space.inbox / path.name)
