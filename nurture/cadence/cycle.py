@@ -17,8 +17,10 @@ shards`); the rest is global, cheap next to it, and idempotent. A sharded run is
 transactions, each committed before the next begins:
 
 1. the common part before planning (routing, touch statuses, stop rules, enrolment,
-   dormant re-engagement) under the lock ``cycle``, the same as an unsharded cycle's, so
-   the first worker does it and the next ones find nothing left to do;
+   dormant re-engagement) under the lock ``cycle``, the same as an unsharded cycle's: the
+   first shard to take the lock at a given ``now`` does it and marks it done for that
+   ``now`` (table ``cycle_marks``, in the same transaction); the next shards of the same
+   ``now`` see the mark and skip it (``CycleSummary.common_skipped``);
 2. the shard's planning under the lock ``cycle.shard.<N>.<K>``: the shards of one N plan
    in parallel on PostgreSQL (SQLite has one writer: they take turns);
 3. the common part after planning (task owners, escalations, coverage and its repair)
@@ -34,19 +36,20 @@ it was staged (:mod:`nurture.cadence.planner`), hold whatever the locks.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, select, update
+from sqlalchemy import Engine, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.cadence import coverage, dormant, enrolment, planner, stops
 from nurture.cadence.campaigns import CampaignSpec, load_specs
 from nurture.cadence.guard import CampaignGuard
 from nurture.cadence.shards import Shard
-from nurture.db.cadence import Campaign, Task
+from nurture.cadence.statements import affected
+from nurture.db.cadence import Campaign, CycleMark, Task
 from nurture.db.leads import Lead
-from nurture.db.sql import advisory_xact_lock
+from nurture.db.sql import advisory_xact_lock, dialect_insert
 
 Specs = list[tuple[Campaign, CampaignSpec]]
 
@@ -76,6 +79,8 @@ class CycleSummary:
     failed_campaigns: dict[str, str] = field(default_factory=dict)
     #: ``K/N`` of a sharded run (its planning figures are that shard's), else None
     shard: str | None = None
+    # a sharded cycle whose common part another shard had done for the same now
+    common_skipped: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -184,7 +189,10 @@ def _run_sharded(session: Session, *, now: datetime, shard: Shard) -> CycleSumma
     with session.begin():
         serialise(session)
         common = CampaignGuard(session)
-        _before_planning(session, now=now, summary=summary, guard=common)
+        if mark_done(session, now=now, part="before"):
+            _before_planning(session, now=now, summary=summary, guard=common)
+        else:
+            summary.common_skipped = True
     with session.begin():
         serialise(session, shard.lock_name)
         guard = CampaignGuard(session)
@@ -196,6 +204,15 @@ def _run_sharded(session: Session, *, now: datetime, shard: Shard) -> CycleSumma
         serialise(session)
         _after_planning(session, now=now, summary=summary)
     return summary
+
+
+def mark_done(session: Session, *, now: datetime, part: str) -> bool:
+    """Mark ``part`` of the cycle at ``now`` done in the caller's transaction (under the
+    ``cycle`` lock); False when another shard has marked it already. Marks a week older
+    than ``now`` are deleted: they only matter while the shards of their cycle run."""
+    session.execute(delete(CycleMark).where(CycleMark.at < now - timedelta(days=7)))
+    insert = dialect_insert(session, CycleMark).values(at=now, part=part, done_at=now)
+    return affected(session, insert.on_conflict_do_nothing()) > 0
 
 
 def _before_planning(

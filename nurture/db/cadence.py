@@ -224,3 +224,14 @@ class Engagement(Base):
     campaign_slug: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CycleMark(Base):
+    """A part of a sharded cycle done for one ``now`` (0019): the shards of a cycle share its
+    global part, so the first to take the ``cycle`` lock runs it and the others skip it."""
+
+    __tablename__ = "cycle_marks"
+
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    part: Mapped[str] = mapped_column(String(40), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(default=utcnow)

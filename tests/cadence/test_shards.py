@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import BigInteger, Engine, literal, select
+from sqlalchemy import BigInteger, Engine, func, literal, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -16,7 +16,7 @@ from nurture.cadence.cycle import run_cycle
 from nurture.cadence.shards import Shard, in_shard, parse_shard, shard_clause
 from nurture.cli import app
 from nurture.config import PROJECT_ROOT
-from nurture.db.cadence import Campaign, Enrollment, Task, Touch
+from nurture.db.cadence import Campaign, CycleMark, Enrollment, Task, Touch
 from nurture.db.mail import OutboxMessage
 from nurture.db.session import make_engine
 from nurture.errors import InputError
@@ -182,6 +182,9 @@ def test_first_shard_does_the_common_part_the_next_find_it_done(
     first = run_cycle(session, now=NOW, shard=Shard(0, 2))
     second = run_cycle(session, now=NOW, shard=Shard(1, 2))
     assert first.enrolled == {"exhibition": 20} and not second.enrolled
+    # the second shard skips the common part: its mark for NOW is in cycle_marks
+    assert not first.common_skipped and second.common_skipped
+    assert session.scalar(select(func.count()).select_from(CycleMark)) == 1
     assert first.shard == "1/2" and second.shard == "2/2"
     assert first.planned == 10 and second.planned == 10  # ids alternate between the shards
     assert second.open_leads == 20 and second.next_step_share == 1.0  # coverage is global
