@@ -52,7 +52,7 @@ def load_examples(workspace: str, now: datetime) -> dict[str, Any]:
 
 @task(cache_policy=NO_CACHE)
 def visitors_arrive(
-    workspace: str, stage: str, visitors: int = 0, seed: int = 0
+    workspace: str, stage: str, visitors: int = 0, seed: int = 0, now: datetime | None = None
 ) -> dict[str, Any] | list[str] | int:
     """The second exhibition's list: ``write`` it aside, ``deliver`` it to the inbox, or
     ``purchases``: import its customers' past purchases."""
@@ -63,7 +63,8 @@ def visitors_arrive(
         return ws.write_visitors(space, visitors=visitors, seed=seed)
     if stage == "deliver":
         return ws.deliver_visitors(space)
-    return ws.import_old_purchases(space)
+    assert now is not None, "the purchases are taken in at a given now"
+    return ws.import_old_purchases(space, now=now)
 
 
 @task(cache_policy=NO_CACHE)
@@ -130,7 +131,7 @@ def nurture_demo(
         if now == arrival:
             visitors_arrive(workspace, "deliver")
             totals.add_intake(intake.intake_inbox(inbox, stamp))
-            visitors_arrive(workspace, "purchases")
+            visitors_arrive(workspace, "purchases", now=now)
         # people work through the day before the cycle escalates what is still overdue
         totals.add_people(people_work(now, seed))
         totals.add_cycle(cycle.run_one_cycle(stamp))

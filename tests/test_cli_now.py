@@ -49,11 +49,17 @@ def test_import_and_reengage_run_at_the_given_now(fresh_db: str) -> None:
     assert invoke("reengage", "--now", AT.isoformat())["reengaged"] == 0  # the same week
 
 
-def test_score_leads_stamps_its_scores_at_the_given_now(fresh_db: str) -> None:
+def test_purchases_and_scores_are_stamped_at_the_given_now(fresh_db: str) -> None:
+    from nurture.db.cadence import Purchase
     from nurture.db.scoring import LeadScore
 
     invoke("import", str(WEBINAR), "--now", "2026-10-02T07:00:00")
-    invoke("purchases", "import", str(EXAMPLES / "purchases.csv"))
+    assert invoke("purchases", "import", str(EXAMPLES / "purchases.csv"), "--now", AT.isoformat())[
+        "imported"
+    ]
+    with session_scope() as s:
+        taken = set(s.scalars(select(Purchase.created_at)))
+    assert {t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC) for t in taken} == {AT}
     done = invoke("score", "leads", "--now", "2027-01-04T05:00:00Z")
     assert done["scored"] and done["as_of"] == "2027-01-04"  # --as-of: the day of --now
     with session_scope() as s:

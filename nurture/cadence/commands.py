@@ -153,13 +153,14 @@ def campaign_enroll(
 @purchases_app.command("import")
 def purchases_import(
     file: Path = typer.Argument(..., help="CSV: lead_id or email, date, amount, product."),
+    now: str | None = NowOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Import purchases (idempotent); buyers become converted and stop their campaigns."""
     from nurture.cadence import import_purchases
 
     with cli_session() as session:
-        result = import_purchases(session, file)
+        result = import_purchases(session, file, now=parse_now(now))
     if json_out:
         print_json(result)
         return

@@ -112,8 +112,12 @@ def _cell(value: str | list[str] | None) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def import_purchases(session: Session, path: Path) -> PurchaseImport:
-    """Import one purchases file (see module doc); never raises for a bad row."""
+def import_purchases(
+    session: Session, path: Path, *, now: datetime | None = None
+) -> PurchaseImport:
+    """Import one purchases file (see module doc), recorded as taken in at ``now`` (default:
+    the clock); never raises for a bad row."""
+    taken_in = now or datetime.now(UTC)
     rows = read_rows(path)
     result = PurchaseImport(file=path.name, rows=len(rows))
     emails = {r["email"].lower() for r in rows if r.get("email")}
@@ -195,7 +199,7 @@ def import_purchases(session: Session, path: Path) -> PurchaseImport:
                 "amount": amount,
                 "quantity": quantity,
                 "product": product,
-                "created_at": datetime.now(UTC),
+                "created_at": taken_in,
             }
         )
     for i in range(0, len(records), 1000):

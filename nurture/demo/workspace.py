@@ -138,7 +138,9 @@ def load_examples(space: Workspace, *, now: datetime) -> dict[str, Any]:
             campaign = read_campaign_file(path)
             save_campaign(session, campaign)
             loaded["campaigns"].append(campaign.slug)
-        loaded["purchases"] = import_purchases(session, examples / "purchases.csv").imported
+        loaded["purchases"] = import_purchases(
+            session, examples / "purchases.csv", now=now
+        ).imported
         for email, role, language in ACCOUNTS:
             add_user(session, email, role=role, password=PASSWORD, language=language)
         loaded["accounts"] = [email for email, _, _ in ACCOUNTS]
@@ -233,10 +235,11 @@ def deliver_visitors(space: Workspace) -> list[str]:
     return moved
 
 
-def import_old_purchases(space: Workspace) -> int:
-    """The generated visitors' past purchases (after their list is taken in)."""
+def import_old_purchases(space: Workspace, *, now: datetime) -> int:
+    """The generated visitors' past purchases (after their list is taken in at ``now``)."""
     from nurture.cadence.purchases import import_purchases
     from nurture.db.session import session_scope
 
     with session_scope() as session:
-        return import_purchases(session, space.root / "arriving" / "purchases.csv").imported
+        path = space.root / "arriving" / "purchases.csv"
+        return import_purchases(session, path, now=now).imported
