@@ -20,25 +20,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-
-def _database_unreachable(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only lost or busy database connections."""
-    from sqlalchemy.exc import OperationalError
-
-    try:
-        state.result()
-    except OperationalError:
-        return True
-    except Exception:
-        return False
-    return False
+from nurture.errors import retry_transient
 
 
 @task(
     retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
-    retry_condition_fn=_database_unreachable,
+    retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
 def reengage_once(now: str | None) -> dict[str, Any]:

@@ -15,27 +15,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-
-def _temporary(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only errors worth retrying: lost connections, busy databases."""
-    from sqlalchemy.exc import OperationalError
-
-    from nurture.errors import TemporaryDeliveryError
-
-    try:
-        state.result()
-    except (TemporaryDeliveryError, OperationalError, ConnectionError, TimeoutError):
-        return True
-    except Exception:
-        return False
-    return False
+from nurture.errors import retry_transient
 
 
 @task(
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
-    retry_condition_fn=_temporary,
+    retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
 def send_batch(limit: int | None, now: datetime | None = None) -> dict[str, Any]:

@@ -17,25 +17,14 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-
-def _transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only a lost or busy database connection."""
-    from sqlalchemy.exc import OperationalError
-
-    try:
-        state.result()
-    except (OperationalError, ConnectionError, TimeoutError):
-        return True
-    except Exception:
-        return False
-    return False
+from nurture.errors import retry_transient
 
 
 @task(
     retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
-    retry_condition_fn=_transient,
+    retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
 def build(since: datetime, until: datetime) -> dict[str, Any]:

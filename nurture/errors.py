@@ -19,6 +19,8 @@ its traceback.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NurtureError(Exception):
     """Base of every error Nurture raises on purpose."""
@@ -109,3 +111,23 @@ class ModelError(NurtureError):
     """A scoring model is missing, untrusted or incompatible."""
 
     exit_code = 2
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying as it is: a lost or busy database connection, a
+    network timeout, a temporary delivery failure (never a user's mistake or a bug)."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(
+        exc, OperationalError | TemporaryDeliveryError | ConnectionError | TimeoutError
+    )
+
+
+def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """A Prefect ``retry_condition_fn``: retry a task run only when it failed on a
+    :func:`transient` error (the flows' retries; every step they retry is idempotent)."""
+    try:
+        state.result()
+    except Exception as exc:
+        return transient(exc)
+    return False

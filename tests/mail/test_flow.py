@@ -11,6 +11,7 @@ from mail_support import add_leads, queue_messages
 
 from nurture.config import PROJECT_ROOT, get_settings
 from nurture.db.session import session_scope
+from nurture.errors import retry_transient
 
 
 def _flows_send() -> ModuleType:
@@ -36,14 +37,5 @@ def test_send_outbox_flow(fresh_db: str, prefect_harness: None) -> None:
     rest = flows.send_outbox()
     assert (rest["claimed"], rest["sent"]) == (1, 1)
     assert len(list(get_settings().outbox_dir.glob("*.eml"))) == 3
-    # retries only for temporary errors
-    assert flows._temporary(None, None, _Failed(ConnectionError("down")))
-    assert not flows._temporary(None, None, _Failed(ValueError("bug")))
-
-
-class _Failed:
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-    def result(self) -> None:
-        raise self.exc
+    # retries only for transient errors (tests/test_retry.py)
+    assert flows.send_batch.retry_condition_fn is retry_transient
