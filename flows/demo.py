@@ -13,31 +13,21 @@ lead. ``nurture.demo.run`` sets up the workspace and prints the summary.
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-HERE = Path(__file__).resolve().parent
+from nurture.flowfiles import load_flow_file
+
 #: UTC hours of the simulated steps: 09:00 and 15:00 in Moscow, where the team works.
 STEP_HOURS = (6, 12)
 
 
-def sibling(name: str) -> ModuleType:
-    """The flow module ``flows/<name>.py`` (flows/ is a folder of entrypoints, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"nurture_flows_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 intake, cycle, playbooks, send, scoring, report = (
-    sibling(n)
+    load_flow_file(n)
     for n in ("intake", "nurture_cycle", "escalations", "send", "score_leads", "weekly_report")
 )
 

@@ -9,7 +9,6 @@ world must give.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Iterator
 from functools import cache
@@ -21,6 +20,7 @@ import yaml
 
 from nurture.config import PROJECT_ROOT, get_settings
 from nurture.db.session import session_scope
+from nurture.flowfiles import load_flow_file
 
 EXAMPLES = PROJECT_ROOT / "examples"
 #: 2026-10-02 is a Friday: 10:00 in Moscow, the day after the webinar
@@ -48,12 +48,8 @@ def quick_flow_runs(prefect_harness: None) -> Iterator[None]:
 def flow_of(entrypoint: str) -> Any:
     """The flow object at ``flows/<file>.py:<name>``, its file loaded once per process."""
     path, _, name = entrypoint.partition(":")
-    module_name = "deployed_" + Path(path).stem
-    spec = importlib.util.spec_from_file_location(module_name, PROJECT_ROOT / path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
+    assert path.startswith("flows/") and path.endswith(".py"), path
+    return getattr(load_flow_file(Path(path).stem), name)
 
 
 def deployed() -> dict[str, str]:

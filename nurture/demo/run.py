@@ -17,7 +17,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from nurture.config import PROJECT_ROOT
 from nurture.demo.workspace import Workspace, reset
 
 #: Prefect settings of the demo: no usage reports, time for the ephemeral API to start on a
@@ -85,14 +84,9 @@ def _forward(args: argparse.Namespace, space: Workspace) -> list[str]:
 
 def child(args: argparse.Namespace) -> int:
     """Run the driver flow in this process (its environment already points at the workspace)."""
-    import importlib.util
+    from nurture.flowfiles import load_flow_file
 
-    spec = importlib.util.spec_from_file_location(
-        "nurture_demo_flow", PROJECT_ROOT / "flows" / "demo.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_flow_file("demo")
     print(f"== Nurture demo in {args.workspace}: the Prefect flows over {args.days} simulated days")
     result = module.nurture_demo(
         workspace=str(args.workspace),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,13 @@ from sqlalchemy.orm import Session
 
 from nurture.analytics import history
 from nurture.db.session import make_engine
+from nurture.flowfiles import load_flow_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _flow() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "weekly_report", ROOT / "flows" / "weekly_report.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.weekly_report
+    return load_flow_file("weekly_report").weekly_report
 
 
 def _artifact(key: str) -> Any:

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
-
 import pytest
 
-from nurture.config import PROJECT_ROOT
-
-
-def load_flow() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "nurture_cycle_flow", PROJECT_ROOT / "flows" / "nurture_cycle.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from nurture.flowfiles import load_flow_file
 
 
 @pytest.mark.slow
 def test_flow_task_runs_one_idempotent_cycle(fresh_db: str) -> None:
-    flow = load_flow()
+    flow = load_flow_file("nurture_cycle")
     assert flow.nurture_cycle.name == "nurture-cycle"
     first = flow.run_one_cycle.fn("2026-03-25T05:00:00")
     second = flow.run_one_cycle.fn("2026-03-25T05:00:00")

@@ -3,25 +3,16 @@ everything inside its workspace, and the same numbers on a second run."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from nurture.config import PROJECT_ROOT, get_settings
+from nurture.config import get_settings
 from nurture.db.session import get_engine
 from nurture.demo.workspace import reset
-
-
-def load_flow() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo_flow", PROJECT_ROOT / "flows" / "demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from nurture.flowfiles import load_flow_file
 
 
 def run_demo(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -32,7 +23,7 @@ def run_demo(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     get_settings.cache_clear()
     get_engine.cache_clear()
     try:
-        return load_flow().nurture_demo(  # type: ignore[no-any-return]
+        return load_flow_file("demo").nurture_demo(  # type: ignore[no-any-return]
             workspace=str(space.root), start=date(2026, 10, 5), days=6, visitors=30, cdnow=False
         )
     finally:

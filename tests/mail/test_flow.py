@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
-from types import ModuleType
 
 import pytest
 from mail_support import add_leads, queue_messages
 
-from nurture.config import PROJECT_ROOT, get_settings
+from nurture.config import get_settings
 from nurture.db.session import session_scope
 from nurture.errors import retry_transient
-
-
-def _flows_send() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("flows_send", PROJECT_ROOT / "flows" / "send.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from nurture.flowfiles import load_flow_file
 
 
 @pytest.mark.slow
@@ -29,7 +20,7 @@ def test_send_outbox_flow(fresh_db: str, prefect_harness: None) -> None:
     with session_scope() as s:
         ids = add_leads(s, emails)
         queue_messages(s, ids, emails)
-    flows = _flows_send()
+    flows = load_flow_file("send")
     early = flows.send_outbox(now=datetime(2000, 1, 1))  # nothing is due yet in 2000
     assert early["claimed"] == 0
     first = flows.send_outbox(limit=2)

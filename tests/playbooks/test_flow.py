@@ -3,28 +3,16 @@ run; run twice at the same moment, the second does nothing."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 
 from sqlalchemy import insert
 
-from nurture.config import PROJECT_ROOT
 from nurture.db.cadence import Task
 from nurture.db.leads import Lead
 from nurture.db.session import make_engine, session_scope
 from nurture.db.sql import TASK_INSERT_COLUMNS
 from nurture.db.team import Manager, Team
-
-
-def load_flow() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "escalations_flow", PROJECT_ROOT / "flows" / "escalations.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from nurture.flowfiles import load_flow_file
 
 
 def test_flow_task_runs_the_playbooks_once(cli_db: str) -> None:
@@ -54,7 +42,7 @@ def test_flow_task_runs_the_playbooks_once(cli_db: str) -> None:
         ]
         s.execute(insert(Task).values(dict(zip(TASK_INSERT_COLUMNS, values, strict=True))))
     engine.dispose()
-    flow = load_flow()
+    flow = load_flow_file("escalations")
     assert flow.escalations.name == "escalations"
     first = flow.run_playbooks.fn("2026-03-25T07:00:00")
     second = flow.run_playbooks.fn("2026-03-25T07:00:00")

@@ -8,7 +8,6 @@ login, a wrong API key, a page that does not exist, a flow run that fails.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import sys
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 
 from nurture.cli import app
 from nurture.config import PROJECT_ROOT, get_settings
+from nurture.flowfiles import load_flow_file
 
 sys.path.insert(0, str(PROJECT_ROOT / "tests" / "mail"))
 sys.path.insert(0, str(PROJECT_ROOT / "tests" / "web"))
@@ -169,14 +169,6 @@ def test_web_pages_and_api_answers_never_show_a_secret(
         secrets.absent(str(answer.request.url), answer.text + str(answer.headers))
 
 
-def _flows_send() -> Any:
-    spec = importlib.util.spec_from_file_location("flows_send", PROJECT_ROOT / "flows" / "send.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_failed_send_flow_leaves_no_secret_in_prefect(
     secrets: Secrets, prefect_harness: None, refusing_login: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,7 +182,7 @@ def test_a_failed_send_flow_leaves_no_secret_in_prefect(
     )
 
     _use_smtp(refusing_login, monkeypatch)
-    flows = _flows_send()
+    flows = load_flow_file("send")
     # the task's own retries wait 10 s and more: one try is what is swept here
     monkeypatch.setattr(flows, "send_batch", flows.send_batch.with_options(retries=0))
     state = flows.send_outbox(now=datetime.now(UTC) + timedelta(minutes=1), return_state=True)
