@@ -101,7 +101,9 @@ def refusing_login() -> Iterator[int]:
 
 
 def _use_smtp(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NURTURE_SMTP_URL", f"smtp://nurture:{PASSWORD}@127.0.0.1:{port}?timeout=3")
+    # a refused port fails at once; the generous timeout is for aiosmtpd on a loaded machine
+    url = f"smtp://nurture:{PASSWORD}@127.0.0.1:{port}?timeout=15"
+    monkeypatch.setenv("NURTURE_SMTP_URL", url)
     get_settings.cache_clear()
 
 
