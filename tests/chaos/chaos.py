@@ -368,10 +368,12 @@ def build_starts(dbs: Databases, folder: Path, rows: int, seed: int) -> dict[str
     in_process(imported, outbox, *import_args(files))
     for args in write_other_lists(files, rows, seed):  # several campaigns for the cycle
         in_process(imported, outbox, *args)
-    escalations = dbs.copy(imported)
-    add_overdue_tasks(escalations, max(20, rows // 2))
     planned = dbs.copy(imported)
     in_process(planned, outbox, "run", "--now", CYCLE_NOW)
+    # after the cycle: routing's first-contact tasks of the three events' leads (taken in at
+    # IMPORT_NOW, overdue by the escalation run), beside tasks added directly
+    escalations = dbs.copy(planned)
+    add_overdue_tasks(escalations, max(20, rows // 2))
     return {
         "intake": Start(base, files, input_rows),
         "cycle": Start(imported, files, input_rows),
@@ -404,6 +406,8 @@ class TargetRun:
     trials: list[Trial]
     #: Campaigns with enrolments after the clean run (the cycle target's reach).
     campaigns: list[str] = field(default_factory=list)
+    #: Where the escalated tasks came from (their source keys' first part), after the clean run.
+    escalated_from: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         phases = Counter(t.phase for t in self.trials)
@@ -419,6 +423,7 @@ class TargetRun:
             "failed": sum(1 for t in self.trials if t.problems),
             "unknown": sum(t.unknown for t in self.trials),
             "campaigns": self.campaigns,
+            "escalated_from": self.escalated_from,
         }
 
 
@@ -445,6 +450,7 @@ def run_target(
         clean_run = runner.run_to_end(args, env, watch=clean_url)
         clean = target.fingerprint(clean_url)
         campaigns = sorted({str(key[1]) for key in clean.get("enrollments", ())})
+        escalated = sorted({_origin(str(key[0])) for key in clean.get("escalations", ())})
         dbs.drop(clean_url)
         if handler is not None:
             handler.take()
@@ -480,8 +486,13 @@ def run_target(
                 dbs.drop(url)
             results.append(trial)
         return TargetRun(
-            target.name, dbs.backend, (low, high), clean_run.seconds, results, campaigns
+            target.name, dbs.backend, (low, high), clean_run.seconds, results, campaigns, escalated
         )
+
+
+def _origin(source_key: str) -> str:
+    """A task's source key's first part: ``chaos``, ``route``, ``touch`` ..."""
+    return source_key.replace(":", ".").split(".", 1)[0]
 
 
 @contextmanager

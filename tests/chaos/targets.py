@@ -27,6 +27,8 @@ from nurture.db.session import make_engine
 EVENT_DATE = "2026-07-07"
 #: The cycle runs three days after the exhibition: the first touches of every lead are due.
 CYCLE_NOW = "2026-07-10T09:00:00+00:00"
+#: When the lists are taken in (routing's first-contact deadlines follow from it).
+IMPORT_NOW = "2026-07-09T07:00:00+00:00"
 SEND_NOW = "2026-07-12T12:00:00+00:00"
 ESCALATE_NOW = datetime(2026, 7, 15, 7, 30, tzinfo=UTC)  # a Wednesday, 10:30 in Moscow
 
@@ -307,7 +309,18 @@ def write_other_lists(files: Path, rows: int, seed: int) -> list[list[str]]:
         path = files / f"{kind}.csv"
         write_leads_csv(path, max(10, rows // 3), seed + k, prefix=kind, offset=k * 100_000)
         imports.append(
-            ["import", str(path), "--event", event, "--kind", kind, "--date", EVENT_DATE]
+            [
+                "import",
+                str(path),
+                "--event",
+                event,
+                "--kind",
+                kind,
+                "--date",
+                EVENT_DATE,
+                "--now",
+                IMPORT_NOW,
+            ]
         )
     return imports
 
@@ -323,6 +336,8 @@ def import_args(files: Path) -> list[str]:
         "exhibition",
         "--date",
         EVENT_DATE,
+        "--now",
+        IMPORT_NOW,
     ]
 
 

@@ -34,4 +34,8 @@ def test_kill_9_then_rerun_holds_every_invariant(
     assert summaries["send"]["mid"] >= 1, summaries["send"]
     # the cycle plans in several campaigns in its one transaction (targets.OTHER_EVENTS)
     assert summaries["cycle"]["campaigns"] == ["exhibition", "seminar", "webinar"]
+    # the escalation run escalates routing's first-contact tasks too, not only added ones
+    assert len(summaries["escalations"]["escalated_from"]) >= 2, summaries["escalations"][
+        "escalated_from"
+    ]
     print(summaries)
