@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from string import Template
 from typing import Any
 
-from sqlalchemy import exists, func, not_, or_, select, update
+from sqlalchemy import exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from nurture.cadence.campaigns import CampaignSpec, load_specs, text_for
@@ -34,7 +34,7 @@ from nurture.cadence.statements import rowcount
 from nurture.db.cadence import Campaign, Enrollment, Purchase, Task
 from nurture.db.leads import Lead
 from nurture.db.scoring import LeadScore
-from nurture.db.sql import advisory_xact_lock, dialect_insert
+from nurture.db.sql import dialect_insert
 from nurture.db.team import Manager
 from nurture.scoring import dormant_at
 
@@ -205,11 +205,11 @@ def run_reengagement(session: Session, *, now: datetime) -> dict[str, Any]:
     Returns ``{"now", "reengaged", "waiting", "campaigns", "failed_campaigns"}``:
     ``campaigns`` counts the re-engagement campaigns that ran to the end; a stored
     definition that no longer validates is among ``failed_campaigns``, whatever its kind."""
-    # The same lock as the nurture cycle, whose re-engagement step writes the same rows:
-    # the two never interleave, so an owner's weekly capacity is read after the other's
-    # tasks are committed. On SQLite, a write first takes the database's write lock.
-    advisory_xact_lock(session, "cycle")
-    session.execute(update(Campaign).where(Campaign.id < 0).values(priority=Campaign.priority))
+    # The nurture cycle's own lock, as its re-engagement step writes the same rows: the two
+    # never interleave, so an owner's weekly capacity is read after the other's tasks commit.
+    from nurture.cadence.cycle import serialise  # the cycle imports this module
+
+    serialise(session)
     guard = CampaignGuard(session)
     specs = [(c, s) for c, s in load_specs(session, guard=guard) if s.dormant is not None]
     counts = reengage(session, specs, now=now, guard=guard)
