@@ -41,20 +41,27 @@ def load_examples(workspace: str, now: datetime) -> dict[str, Any]:
 
 
 @task(cache_policy=NO_CACHE)
-def visitors_arrive(
-    workspace: str, stage: str, visitors: int = 0, seed: int = 0, now: datetime | None = None
-) -> dict[str, Any] | list[str] | int:
-    """The second exhibition's list: ``write`` it aside, ``deliver`` it to the inbox, or
-    ``purchases``: import its customers' past purchases."""
-    from nurture.demo import workspace as ws
+def write_visitors(workspace: str, visitors: int, seed: int) -> dict[str, Any]:
+    """The second exhibition's visitor list and its customers' purchases, set aside."""
+    from nurture.demo.workspace import Workspace, write_visitors
 
-    space = ws.Workspace(Path(workspace))
-    if stage == "write":
-        return ws.write_visitors(space, visitors=visitors, seed=seed)
-    if stage == "deliver":
-        return ws.deliver_visitors(space)
-    assert now is not None, "the purchases are taken in at a given now"
-    return ws.import_old_purchases(space, now=now)
+    return write_visitors(Workspace(Path(workspace)), visitors=visitors, seed=seed)
+
+
+@task(cache_policy=NO_CACHE)
+def deliver_visitors(workspace: str) -> list[str]:
+    """The visitor list dropped into the inbox, as a scanner's upload would be."""
+    from nurture.demo.workspace import Workspace, deliver_visitors
+
+    return deliver_visitors(Workspace(Path(workspace)))
+
+
+@task(cache_policy=NO_CACHE)
+def import_old_purchases(workspace: str, now: datetime) -> int:
+    """The visitors' past purchases, taken in at ``now`` (after their list)."""
+    from nurture.demo.workspace import Workspace, import_old_purchases
+
+    return import_old_purchases(Workspace(Path(workspace)), now=now)
 
 
 @task(cache_policy=NO_CACHE)
@@ -114,14 +121,14 @@ def nurture_demo(
     totals.add_intake(intake.intake_inbox(inbox, first.isoformat()))
     arrival = moments[min(len(moments) - 1, 8 * len(STEP_HOURS))] if visitors else None
     if arrival is not None:
-        visitors_arrive(workspace, "write", visitors, seed)
+        write_visitors(workspace, visitors, seed)
     models = Path(get_settings().models_dir)
     for i, now in enumerate(moments):
         stamp = now.isoformat()
         if now == arrival:
-            visitors_arrive(workspace, "deliver")
+            deliver_visitors(workspace)
             totals.add_intake(intake.intake_inbox(inbox, stamp))
-            visitors_arrive(workspace, "purchases", now=now)
+            import_old_purchases(workspace, now)
         # people work through the day before the cycle escalates what is still overdue
         totals.add_people(people_work(now, seed))
         totals.add_cycle(cycle.run_one_cycle(stamp))

@@ -21,7 +21,7 @@ What they do, each step, with :class:`Habits` probabilities:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -63,20 +63,9 @@ class StepActivity:
     converted: int = 0
     settled: int = 0
     revenue: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "tasks_done": self.tasks_done,
-            "tasks_waiting": self.tasks_waiting,
-            "refused": self.refused,
-            "replies": self.replies,
-            "documents_approved": self.documents_approved,
-            "documents_sent": self.documents_sent,
-            "converted": self.converted,
-            "settled": self.settled,
-            "revenue": round(self.revenue, 2),
-        }
+        return {**asdict(self), "revenue": round(self.revenue, 2)}
 
 
 def fill_outcome(
@@ -122,9 +111,7 @@ def act(
             out.tasks_waiting += 1
             continue
         actor = people.get(task.manager_id or -1, ACTOR)
-        if _attempt(
-            session, lambda t=task, a=actor: _do_task(session, t, a, rng, h, now, people, out)
-        ):
+        if _attempt(session, lambda t=task, a=actor: _do_task(session, t, a, rng, h, now, out)):
             out.tasks_done += 1
         else:
             out.refused += 1
@@ -176,7 +163,6 @@ def _do_task(
     rng: random.Random,
     h: Habits,
     now: datetime,
-    people: dict[int, str],
     out: StepActivity,
 ) -> None:
     from nurture.playbooks import progress
@@ -217,6 +203,7 @@ def _ready_documents(
         return
     deal = get_deal(session, task.deal_id)
     spec = spec_of(session, deal.version_id)
+    people = _approvers(session)
     for key in action.documents:
         doc = session.scalars(
             select(Document).where(Document.deal_id == deal.id, Document.key == key)
@@ -226,9 +213,7 @@ def _ready_documents(
         for role in list(doc.approvals_required or []):
             if doc.status != "draft":
                 break
-            approver = next(
-                (p for p in _approvers(session) if holds_role(session, p, role, deal)), None
-            )
+            approver = next((p for p in people if holds_role(session, p, role, deal)), None)
             if approver is None:
                 break
             doc = decide(session, doc.id, approve=True, actor=approver, now=now, comment="approved")
