@@ -218,14 +218,12 @@ def _dormant_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def cdnow_predictions(out: Path) -> dict[str, Any]:
-    """The CDNOW reference cohort's predicted 182-day value per customer, as of 1997-12-30."""
-    from nurture.scoring import LeadValueModel, load_cdnow
+    """The CDNOW reference cohort's predicted value per customer at its reference cut."""
+    from nurture.scoring import CDNOW_AS_OF, CDNOW_HORIZON_DAYS, load_cdnow, predict_values
 
-    as_of = "1997-12-30"
-    tx = load_cdnow(None)
-    history = tx[tx["date"] <= as_of]
-    model = LeadValueModel(horizon_days=182).fit(history, as_of)
-    pred = model.predict(history, as_of)
+    pred = predict_values(
+        load_cdnow(None), as_of=CDNOW_AS_OF.date(), horizon_days=CDNOW_HORIZON_DAYS
+    )
     pred.to_csv(out, index=False, float_format="%.4f")
     return {
         "customers": len(pred),

@@ -84,6 +84,7 @@ _HOME: dict[str, str] = {
     "describe_scores": "nurture.scoring.service",
     "evaluate_and_publish": "nurture.scoring.service",
     "plan_scoring": "nurture.scoring.service",
+    "predict_values": "nurture.scoring.service",
     "score_database": "nurture.scoring.service",
     "train_from_database": "nurture.scoring.service",
 }
@@ -113,6 +114,7 @@ __all__ = [
     "load_cdnow",
     "normalized_gini",
     "plan_scoring",
+    "predict_values",
     "rank_dormant",
     "read_transactions_csv",
     "registry",

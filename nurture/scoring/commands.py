@@ -124,17 +124,16 @@ def predict_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Predict each customer's value from a transactions file."""
-    from nurture.scoring import LeadValueModel, read_transactions_csv
+    from nurture.scoring import predict_values, read_transactions_csv
 
     when = _date(as_of)
+    assert when is not None  # the option is required
     tx = read_transactions_csv(transactions)
-    history = tx[tx["date"] <= str(when)]
-    if history.empty:
-        raise InputError(
-            f"no transactions on or before {when}", file=str(transactions), field="date"
-        )
-    model = LeadValueModel(horizon_days=horizon_days).fit(history, str(when))
-    pred = model.predict(history, str(when))
+    try:
+        pred = predict_values(tx, as_of=when, horizon_days=horizon_days)
+    except InputError as exc:
+        exc.file = exc.file or str(transactions)
+        raise
     out.parent.mkdir(parents=True, exist_ok=True)
     pred.to_csv(out, index=False, float_format="%.4f")
     summary = {

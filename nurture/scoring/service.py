@@ -142,6 +142,17 @@ def train_from_database(
     return published, card
 
 
+def predict_values(tx: pd.DataFrame, *, as_of: date, horizon_days: int) -> pd.DataFrame:
+    """Each customer's predicted value over ``horizon_days`` after ``as_of``, from a model
+    fitted on the transactions up to then (``score predict``); rows after it are never read.
+    Raises InputError when there is no transaction on or before ``as_of``."""
+    history = tx[tx["date"] <= str(as_of)]
+    if history.empty:
+        raise InputError(f"no transactions on or before {as_of}", field="date")
+    model = LeadValueModel(horizon_days=horizon_days).fit(history, str(as_of))
+    return model.predict(history, str(as_of))
+
+
 def plan_scoring(
     *, session: Session, models_dir: Path, version: str | None = None, method: str = "auto"
 ) -> ScoringPlan:
